@@ -1,0 +1,120 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+/// One set of compiler settings for every Swift target: Swift 6, strict concurrency, explicit `any`.
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "Stratus",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "stratus", targets: ["stratus"]),
+        .library(name: "Control", targets: ["Control"]),
+        .library(name: "StratusMetrics", targets: ["StratusMetrics"]),
+        .library(name: "Web", targets: ["Web"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+    ],
+    targets: [
+        // MARK: C system-library shims (module map + one header each)
+        .systemLibrary(name: "CLibvirt", pkgConfig: "libvirt", providers: [.apt(["libvirt-dev"])]),
+        .systemLibrary(name: "CRocksDB", pkgConfig: "rocksdb", providers: [.apt(["librocksdb-dev"])]),
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
+
+        // MARK: Safe Swift wrappers over C handles shared by several modules
+        .target(
+            name: "Libvirt",
+            dependencies: ["CLibvirt", .product(name: "NIOPosix", package: "swift-nio")],
+            swiftSettings: swiftSettings
+        ),
+
+        // MARK: Product modules
+        .target(
+            name: "Control",
+            dependencies: [
+                "Libvirt", "CCurl", "COpenSSL",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // `Metrics` is taken by swift-metrics in the graph, hence the module name.
+        .target(
+            name: "StratusMetrics",
+            dependencies: [
+                "CRocksDB", "Libvirt",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Sources/Metrics",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "Alarms",
+            dependencies: ["StratusMetrics", "Control"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "Billing",
+            dependencies: ["Control"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "Web",
+            dependencies: [
+                "Control", "StratusMetrics", "Alarms", "Billing",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            resources: [.copy("Templates")],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "stratus",
+            dependencies: [
+                "Control", "StratusMetrics", "Web", "Libvirt",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        // MARK: Tests (swift-testing)
+        .testTarget(name: "LibvirtTests", dependencies: ["Libvirt"], swiftSettings: swiftSettings),
+        .testTarget(name: "ControlTests", dependencies: ["Control"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "MetricsTests", dependencies: ["StratusMetrics"],
+            resources: [.copy("Fixtures")], swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "WebTests",
+            dependencies: [
+                "Web", "Control", "StratusMetrics",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: ["Control", "StratusMetrics", "Libvirt"],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

@@ -1,0 +1,36 @@
+import GRDB
+
+/// One entry of the durable, append-only resource event log. Every state change of a resource is
+/// written in the same transaction as the change itself, so consumers (billing, alarms) that read
+/// the log in `sequence` order see every change exactly once and in order.
+public struct ResourceEvent: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord {
+    public static let databaseTableName = "resource_event"
+
+    /// Monotonic, gap-free position in the log (SQLite rowid); assigned on insert.
+    public var sequence: Int64?
+    /// Milliseconds since the epoch.
+    public var time: Int64
+    /// `Zone`, `Cluster`, `Host`, `VmInstance`.
+    public var resourceType: String
+    public var resourceUuid: String
+    /// `Created`, `StateChanged`, `StatusChanged`, `Deleted`.
+    public var eventType: String
+    /// JSON or plain text of the previous value (nil on creation).
+    public var oldValue: String?
+    /// JSON or plain text of the new value (nil on deletion).
+    public var newValue: String?
+
+    public init(time: Int64, resourceType: String, resourceUuid: String, eventType: String,
+                oldValue: String?, newValue: String?) {
+        self.time = time
+        self.resourceType = resourceType
+        self.resourceUuid = resourceUuid
+        self.eventType = eventType
+        self.oldValue = oldValue
+        self.newValue = newValue
+    }
+
+    public mutating func didInsert(_ inserted: InsertionSuccess) {
+        sequence = inserted.rowID
+    }
+}

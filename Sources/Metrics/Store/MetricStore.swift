@@ -1,0 +1,74 @@
+/// Where samples live. The contract every implementation (embedded RocksDB, in-memory, later a
+/// remote Prometheus-compatible engine) keeps, checked by one shared conformance suite:
+///
+/// - `write` is all-or-nothing: it validates every sample first (non-empty `__name__`, label
+///   names of `[A-Za-z_][A-Za-z0-9_]*`, no empty label value) and throws
+///   `MetricsError.invalidSample` without storing any; when it returns, the samples are durable.
+/// - A sample with the same series and timestamp as a stored one replaces it (idempotent replay).
+/// - `select` returns every series matching all matchers that has points in `[from, to]`
+///   (both inclusive), sorted by labels, points in time order.
+public protocol MetricStore: Sendable {
+    /// Stores a batch atomically and durably.
+    func write(_ samples: [Sample]) async throws
+    /// Series matching all `matchers` with their points in `[from, to]`.
+    func select(_ matchers: [LabelMatcher], from: Int64, to: Int64) async throws -> [SeriesPoints]
+    /// Distinct values of label `name` over series matching `matchers` (all series when empty), sorted.
+    func labelValues(_ name: String, matchers: [LabelMatcher]) async throws -> [String]
+}
+
+extension MetricStore {
+    /// A batch appender: `append` validates and collects, `commit` writes the batch.
+    public func appender() -> MetricAppender { MetricAppender(store: self) }
+}
+
+/// Collects samples and writes them as one atomic, durable batch (Prometheus' `Appender` shape).
+public struct MetricAppender: Sendable {
+    private let store: any MetricStore
+    public private(set) var pending: [Sample] = []
+
+    init(store: any MetricStore) { self.store = store }
+
+    /// Validates the sample at once and adds it to the batch.
+    public mutating func append(_ labels: Labels, _ timestamp: Int64, _ value: Double) throws {
+        let s = Sample(labels: labels, timestamp: timestamp, value: value)
+        try SampleValidator.validate(s)
+        pending.append(s)
+    }
+
+    /// Writes the batch; on return the samples are durable. The batch is emptied on success.
+    public mutating func commit() async throws {
+        guard !pending.isEmpty else { return }
+        try await store.write(pending)
+        pending.removeAll()
+    }
+
+    /// Drops the batch without writing anything.
+    public mutating func rollback() { pending.removeAll() }
+}
+
+/// The sample checks every store applies before writing.
+public enum SampleValidator {
+    public static func validate(_ s: Sample) throws {
+        guard !s.labels.name.isEmpty else {
+            throw MetricsError.invalidSample(s.labels.description, reason: "the series has no __name__ label")
+        }
+        for p in s.labels.pairs {
+            guard isValidLabelName(p.name) else {
+                throw MetricsError.invalidSample(
+                    s.labels.description, reason: "label name '\(p.name)' must match [A-Za-z_][A-Za-z0-9_]*")
+            }
+            guard !p.value.isEmpty else {
+                throw MetricsError.invalidSample(s.labels.description, reason: "label '\(p.name)' has an empty value")
+            }
+        }
+        guard s.timestamp >= 0 else {
+            throw MetricsError.invalidSample(s.labels.description, reason: "timestamp \(s.timestamp) is before 1970")
+        }
+    }
+
+    public static func isValidLabelName(_ name: String) -> Bool {
+        guard let first = name.unicodeScalars.first, first == "_" || (first.isASCII && first.properties.isAlphabetic)
+        else { return false }
+        return name.unicodeScalars.allSatisfy { $0 == "_" || ($0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0))) }
+    }
+}

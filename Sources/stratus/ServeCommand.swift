@@ -1,0 +1,152 @@
+import ArgumentParser
+import Control
+import Foundation
+import Hummingbird
+import Libvirt
+import Logging
+import NIOCore
+import ServiceLifecycle
+import StratusMetrics
+import Web
+
+/// `stratus serve`: runs the management node: API, dashboard, collectors and inventory sync.
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run Stratus: web dashboard and API, metric collection, inventory sync.",
+        discussion: """
+            With no options, keeps all state under ./data, listens on 127.0.0.1:8080, and attaches two \
+            demo hosts (libvirt's test driver, 4 VMs each) plus this machine. Settings come from flags, \
+            then STRATUS_* environment variables, then a YAML file (--config, else ./stratus.yaml).
+            """)
+
+    @Option(name: .long, help: "Folder for the inventory (SQLite) and metric store (RocksDB). [default: ./data]")
+    var dataDir: String?
+
+    @Option(name: .long, help: "Address to listen on. [default: 127.0.0.1]")
+    var host: String?
+
+    @Option(name: .long, help: "Port to listen on. [default: 8080]")
+    var port: Int?
+
+    @Option(name: .customLong("hypervisor"), help: "A libvirt URI to attach as a host (repeatable), e.g. qemu:///system or qemu+tcp://host/system. Replaces the demo hosts.")
+    var hypervisors: [String] = []
+
+    @Flag(name: .customLong("no-demo"), help: "Do not attach demo hosts when no --hypervisor is given.")
+    var noDemo = false
+
+    @Flag(name: .customLong("no-local-host"), help: "Do not attach this machine as a host measured from /proc.")
+    var noLocalHost = false
+
+    @Option(name: .long, help: "Collection interval in seconds. [default: 10]")
+    var interval: Int?
+
+    @Option(name: .long, help: "A YAML config file. [default: ./stratus.yaml when present]")
+    var config: String?
+
+    func run() async throws {
+        var logger = Logger(label: "stratus")
+        logger.logLevel = ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0) } ?? .info
+        do {
+            try await serve(resolve(), logger: logger)
+        } catch let e as StartupError {
+            FileHandle.standardError.write(Data("error: \(e.description)\n".utf8))
+            throw ExitCode(1)
+        } catch let e as ControlError {
+            FileHandle.standardError.write(Data("error: \(e.description)\n".utf8))
+            throw ExitCode(1)
+        } catch let e as MetricsError {
+            FileHandle.standardError.write(Data("error: \(e.description)\n".utf8))
+            throw ExitCode(1)
+        }
+    }
+
+    /// Defaults, then the YAML file, then the environment, then flags.
+    func resolve() throws -> ServeConfiguration {
+        var c = ServeConfiguration()
+        if let path = config {
+            c.apply(try ServeConfiguration.loadFile(path))
+        } else if FileManager.default.fileExists(atPath: "stratus.yaml") {
+            c.apply(try ServeConfiguration.loadFile("stratus.yaml"))
+        }
+        try c.apply(environment: ProcessInfo.processInfo.environment)
+        if let v = dataDir { c.dataDir = v }
+        if let v = host { c.host = v }
+        if let v = port { c.port = v }
+        if !hypervisors.isEmpty { c.hypervisors = hypervisors }
+        if noDemo { c.demo = false }
+        if noLocalHost { c.localHost = false }
+        if let v = interval { c.interval = v }
+        try c.validate()
+        return c
+    }
+
+    func serve(_ config: ServeConfiguration, logger: Logger) async throws {
+        let clock = SystemWallClock()
+        // Checks that store nothing come first.
+        let dataDir = try StartupChecks.dataDir(config.dataDir)
+        try StartupChecks.port(host: config.host, port: config.port)
+        let bootstrap0 = ServeBootstrap(config: config, dataDir: dataDir, inventory: try SQLiteInventoryStore(path: nil), clock: clock, logger: logger)
+        let hypervisors = try await bootstrap0.connect(try bootstrap0.hypervisorURIs())
+
+        let inventory = try SQLiteInventoryStore(path: dataDir.appendingPathComponent("inventory.sqlite").path)
+        let metricStore = try RocksMetricStore(path: dataDir.appendingPathComponent("metrics").path)
+        let bootstrap = ServeBootstrap(config: config, dataDir: dataDir, inventory: inventory, clock: clock, logger: logger)
+        let (password, cluster) = try await bootstrap.ensureAccountsAndTopology()
+        let attached = try await bootstrap.attach(hypervisors, cluster: cluster)
+
+        let interval = Int64(config.interval) * 1000
+        let collection = CollectionService(store: metricStore, clock: clock, interval: interval, logger: logger)
+        if config.localHost {
+            let local = try await bootstrap.attachLocalHost(cluster: cluster)
+            collection.register(HostProcCollector(hostUuid: local.uuid))
+        }
+        for a in attached {
+            if let hv = a.hypervisor { collection.register(LibvirtVMCollector(connection: hv.connection, hostUuid: a.host.uuid)) }
+        }
+        let sync = HostSync(inventory: inventory,
+                            attachments: attached.compactMap { a in a.hypervisor.map { .init(hostUuid: a.host.uuid, hypervisor: $0) } },
+                            logger: logger)
+        await sync.syncOnce(at: clock.now())
+
+        let web = try await StratusWeb.application(
+            WebDependencies(inventory: inventory, metricStore: metricStore, clock: clock, collectionInterval: interval),
+            host: config.host, port: config.port, logger: logger)
+
+        if let password {
+            print("Created account 'admin' with password: \(password)")
+            print("(shown once; set STRATUS_ADMIN_PASSWORD before the first start to choose it)")
+        }
+        print("Stratus \(StratusCommand.version) listening on http://\(config.host):\(config.port)  data: \(dataDir.path)  hosts: \(attached.count + (config.localHost ? 1 : 0))")
+        fflush(stdout)
+
+        let group = ServiceGroup(configuration: .init(
+            services: [.init(service: web), .init(service: collection), .init(service: PeriodicSync(sync: sync, clock: clock, interval: interval))],
+            gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        do {
+            try await group.run()
+        } catch let e as IOError where e.errnoCode == EADDRINUSE {
+            throw StartupError("\(config.host):\(config.port) is already in use; stop the other server or pass --port with a free port")
+        }
+        metricStore.close()
+        logger.info("stopped cleanly")
+    }
+}
+
+/// Runs `HostSync` on the collection interval until shutdown.
+struct PeriodicSync: Service {
+    let sync: HostSync
+    let clock: any WallClock
+    let interval: Int64
+
+    func run() async throws {
+        try await cancelWhenGracefulShutdown {
+            var next = (clock.now() / interval + 1) * interval
+            while !Task.isCancelled {
+                try await clock.sleep(until: next)
+                await sync.syncOnce(at: clock.now())
+                next = max(next + interval, (clock.now() / interval + 1) * interval)
+            }
+        }
+    }
+}

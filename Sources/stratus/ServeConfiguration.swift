@@ -1,0 +1,84 @@
+import Foundation
+import Yams
+
+/// Everything `stratus serve` needs, with a default for each so no configuration is needed at all.
+/// Precedence, highest first: command-line flags, `STRATUS_*` environment variables, the YAML file
+/// (`--config`, else `./stratus.yaml` when present), these defaults.
+struct ServeConfiguration: Sendable, Equatable {
+    var dataDir = "./data"
+    var host = "127.0.0.1"
+    var port = 8080
+    /// libvirt URIs to attach as hosts. Empty means demo hosts on libvirt's test driver.
+    var hypervisors: [String] = []
+    /// Attach demo hosts (test driver) when no hypervisor is given.
+    var demo = true
+    /// Attach the machine itself as a host measured from /proc.
+    var localHost = true
+    /// Collection interval in seconds (ZWatch's default is 10).
+    var interval = 10
+    var adminPassword: String?
+
+    /// The YAML file's shape; every key optional.
+    struct File: Decodable {
+        var dataDir: String?
+        var host: String?
+        var port: Int?
+        var hypervisors: [String]?
+        var demo: Bool?
+        var localHost: Bool?
+        var interval: Int?
+    }
+
+    mutating func apply(_ f: File) {
+        if let v = f.dataDir { dataDir = v }
+        if let v = f.host { host = v }
+        if let v = f.port { port = v }
+        if let v = f.hypervisors { hypervisors = v }
+        if let v = f.demo { demo = v }
+        if let v = f.localHost { localHost = v }
+        if let v = f.interval { interval = v }
+    }
+
+    /// Reads `STRATUS_DATA_DIR`, `STRATUS_HOST`, `STRATUS_PORT`, `STRATUS_HYPERVISOR` (comma-separated),
+    /// `STRATUS_INTERVAL`, `STRATUS_ADMIN_PASSWORD`.
+    mutating func apply(environment env: [String: String]) throws {
+        if let v = env["STRATUS_DATA_DIR"], !v.isEmpty { dataDir = v }
+        if let v = env["STRATUS_HOST"], !v.isEmpty { host = v }
+        if let v = env["STRATUS_PORT"], !v.isEmpty {
+            guard let p = Int(v) else { throw StartupError("STRATUS_PORT='\(v)' is not a port number; use 1-65535") }
+            port = p
+        }
+        if let v = env["STRATUS_HYPERVISOR"], !v.isEmpty { hypervisors = v.split(separator: ",").map(String.init) }
+        if let v = env["STRATUS_INTERVAL"], !v.isEmpty {
+            guard let i = Int(v) else { throw StartupError("STRATUS_INTERVAL='\(v)' is not a whole number of seconds") }
+            interval = i
+        }
+        if let v = env["STRATUS_ADMIN_PASSWORD"], !v.isEmpty { adminPassword = v }
+    }
+
+    /// Loads `path`; a missing explicit file or a malformed one is an error naming the file.
+    static func loadFile(_ path: String) throws -> File {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw StartupError("cannot read config file '\(path)': check the path and its permissions")
+        }
+        do {
+            return try YAMLDecoder().decode(File.self, from: text.isEmpty ? "{}" : text)
+        } catch {
+            throw StartupError("config file '\(path)' is not valid: \(error). Keys: dataDir, host, port, hypervisors, demo, localHost, interval")
+        }
+    }
+
+    func validate() throws {
+        guard (1...65535).contains(port) else { throw StartupError("port \(port) is out of range; use 1-65535 (--port)") }
+        guard (1...3600).contains(interval) else {
+            throw StartupError("interval \(interval) s is out of range; use 1-3600 seconds (--interval)")
+        }
+        guard !host.isEmpty else { throw StartupError("the listen address is empty; pass --host 127.0.0.1 or 0.0.0.0") }
+    }
+}
+
+/// A start-up failure: one line saying what is wrong and how to fix it.
+struct StartupError: Error, CustomStringConvertible {
+    let description: String
+    init(_ message: String) { description = message }
+}
