@@ -48,10 +48,14 @@ public enum TestDriverNode {
             }
         }
 
-        /// A uuid (version-4 layout) derived from `seed` by two FNV-1a hashes.
+        /// A uuid (version-4 layout) derived from `seed` by two FNV-1a hashes, each finished with
+        /// splitmix64's mixer so that similar seeds give uuids that differ from the first digit.
         static func stableUUID(_ seed: String) -> String {
             func fnv(_ s: String, _ basis: UInt64) -> UInt64 {
-                s.utf8.reduce(basis) { ($0 ^ UInt64($1)) &* 0x100_0000_01b3 }
+                var z = s.utf8.reduce(basis) { ($0 ^ UInt64($1)) &* 0x100_0000_01b3 }
+                z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
+                z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
+                return z ^ (z >> 31)
             }
             let hi = (fnv(seed, 0xcbf2_9ce4_8422_2325) & 0xffff_ffff_ffff_0fff) | 0x4000
             let lo = (fnv(seed + "#", 0x8422_2325_cbf2_9ce4) & 0x3fff_ffff_ffff_ffff) | 0x8000_0000_0000_0000

@@ -114,11 +114,10 @@ struct ServeCommand: AsyncParsableCommand {
             host: config.host, port: config.port, logger: logger)
 
         if let password {
-            print("Created account 'admin' with password: \(password)")
-            print("(shown once; set STRATUS_ADMIN_PASSWORD before the first start to choose it)")
+            announce("Created account 'admin' with password: \(password)")
+            announce("(shown once; set STRATUS_ADMIN_PASSWORD before the first start to choose it)")
         }
-        print("Stratus \(StratusCommand.version) listening on http://\(config.host):\(config.port)  data: \(dataDir.path)  hosts: \(attached.count + (config.localHost ? 1 : 0))")
-        fflush(stdout)
+        announce("Stratus \(StratusCommand.version) listening on http://\(config.host):\(config.port)  data: \(dataDir.path)  hosts: \(attached.count + (config.localHost ? 1 : 0))")
 
         let group = ServiceGroup(configuration: .init(
             services: [.init(service: web), .init(service: collection), .init(service: PeriodicSync(sync: sync, clock: clock, interval: interval))],
@@ -131,6 +130,11 @@ struct ServeCommand: AsyncParsableCommand {
         metricStore.close()
         logger.info("stopped cleanly")
     }
+}
+
+/// Writes a line to stdout unbuffered, so it shows at once even when stdout is a file or pipe.
+func announce(_ line: String) {
+    FileHandle.standardOutput.write(Data((line + "\n").utf8))
 }
 
 /// Runs `HostSync` on the collection interval until shutdown.

@@ -118,8 +118,8 @@ import Testing
         let m = byMetric(try calc.samples(
             procStat: "cpu  1 2 3 4\n", meminfo: "MemTotal: 1000 kB\nMemFree: 100 kB\nBuffers: 50 kB\nCached: 250 kB\n",
             hostUuid: uuid, stamp: 0))
-        #expect(m["MemoryFreeBytes"] == 400 * 1024)
-        #expect(m["MemoryUsedInPercent"] == 60)
+        #expect(m["MemoryFreeBytes"] == Double(400 * 1024))
+        #expect(m["MemoryUsedInPercent"] == 60.0)
     }
 }
 

@@ -52,7 +52,8 @@ import Testing
     }
 
     private func hosts(_ store: any MetricStore, _ matchers: [LabelMatcher]) async throws -> [String] {
-        try await store.select(matchers + [.equal(Labels.nameKey, "test::m")], from: 0, to: 100).compactMap { $0.labels["host"] }
+        // Sorted by host for readability; the store sorts by whole label sets (tested above).
+        try await store.select(matchers + [.equal(Labels.nameKey, "test::m")], from: 0, to: 100).compactMap { $0.labels["host"] }.sorted()
     }
 
     @Test(arguments: MetricStoreKind.allCases)
@@ -234,7 +235,8 @@ import Testing
 
     @Test func callsAfterCloseThrowStorageError() async throws {
         try await withTSDBTempDirectory { dir in
-            let store = try RocksMetricStore(path: dir + "/db")
+            // Parent directories are created.
+            let store = try RocksMetricStore(path: dir + "/data/metrics/db")
             store.close()
             await #expect {
                 try await store.write([Sample(labels: testLabels("m"), timestamp: 1, value: 1)])

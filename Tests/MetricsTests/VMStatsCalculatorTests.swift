@@ -166,7 +166,6 @@ import Testing
         try await Task.sleep(for: .milliseconds(1_100))
         let second = try await collector.collect(stamp: 20_000, now: clock.now())
 
-        for s in second.sorted(by: { $0.labels < $1.labels }) { print("DEMO", s.labels.name, s.labels["VMUuid"]!.prefix(6), s.labels["CPUNum"] ?? "", s.value) }
         let running = specs.filter(\.running)
         let expectedVMs = Set(running.map { VMStatsCalculator.zstackUuid($0.uuid) })
         for (samples, stamp) in [(first, Int64(10_000)), (second, 20_000)] {

@@ -1,3 +1,4 @@
+import Foundation
 import NIOPosix
 import Synchronization
 
@@ -24,10 +25,19 @@ public final class RocksMetricStore: MetricStore {
     /// Labels by series id, filled as reads and writes meet series.
     let labelsByID = Mutex([UInt64: Labels]())
 
-    /// Opens or creates the store in directory `path`. Throws `MetricsError.storage` when RocksDB
+    /// Opens or creates the store in directory `path` (parents included). Throws `MetricsError.storage` when RocksDB
     /// cannot open it (already open in another process, no permission) and
     /// `MetricsError.corrupt` when it holds another format version.
     public init(path: String) throws {
+        // RocksDB creates only the last directory; make the parents so a fresh data dir works.
+        let parent = (path as NSString).deletingLastPathComponent
+        if !parent.isEmpty {
+            do {
+                try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true)
+            } catch {
+                throw MetricsError.storage(operation: "create directory \(parent)", message: "\(error)")
+            }
+        }
         db = try RocksDB(path: path, createIfMissing: true)
         do {
             try Self.checkFormat(db)

@@ -1,0 +1,206 @@
+#!/usr/bin/env python3
+"""Browser test of the Stratus dashboard, driven by selenium through Debian's chromium.
+
+Walks what a person does: open the site, get sent to /login, fail with a wrong password, log in,
+read the hosts and VMs tables, open a VM page and wait for its charts to show data, open a host
+page. The HTML selectors used here are the contract with the templates in Sources/Web/Templates.
+
+Environment:
+  STRATUS_URL             base URL of a running `stratus serve` (default http://127.0.0.1:18080)
+  STRATUS_ADMIN_PASSWORD  the admin password that server was started with (required)
+  STRATUS_ARTIFACTS       where screenshots go (default ./artifacts)
+
+Exit status: 0 when every check passes; 1 with the failing check's message otherwise
+(a screenshot and the page source of the failure are saved as failure.png / failure.html).
+Uses /usr/bin/chromium and /usr/bin/chromedriver only; it never downloads a driver.
+"""
+
+import os
+import secrets
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urljoin, urlparse
+
+# Never let Selenium Manager reach the network for a driver or a browser.
+os.environ.setdefault("SE_OFFLINE", "true")
+
+from selenium import webdriver  # noqa: E402  (after SE_OFFLINE on purpose)
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException  # noqa: E402
+from selenium.webdriver.chrome.service import Service  # noqa: E402
+from selenium.webdriver.common.by import By  # noqa: E402
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+
+# Bounded waits, in seconds.
+PAGE_LOAD_TIMEOUT = 30
+STEP_TIMEOUT = 15          # a navigation or form post to settle
+CHART_TIMEOUT = 40         # collectors need a couple of intervals before charts have points
+CHART_RELOAD_EVERY = 5
+
+MIN_HOSTS = 3
+MIN_VMS = 8
+MIN_VM_CHARTS = 2          # CPU and memory
+
+
+def make_driver() -> webdriver.Chrome:
+    """Headless Debian chromium through Debian's chromedriver."""
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
+                "--window-size=1400,1000"):
+        options.add_argument(arg)
+    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(PAGE_LOAD_TIMEOUT)
+    return driver
+
+
+def path_of(driver) -> str:
+    return urlparse(driver.current_url).path or "/"
+
+
+def wait_until(what: str, check, timeout: float, driver=None, reload_every: float | None = None):
+    """Poll `check()` until it returns a truthy value (returned) or fail with `what` after `timeout`.
+
+    With `reload_every`, the page is reloaded that often (for pages that fill in over time).
+    """
+    deadline = time.monotonic() + timeout
+    next_reload = time.monotonic() + (reload_every or timeout)
+    last_error = None
+    while True:
+        try:
+            result = check()
+            if result:
+                return result
+        except (StaleElementReferenceException, WebDriverException) as e:
+            last_error = e  # page was changing under us; try again
+        now = time.monotonic()
+        if now >= deadline:
+            detail = f" (last error: {last_error.__class__.__name__})" if last_error else ""
+            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}{detail}")
+        if reload_every and now >= next_reload:
+            driver.refresh()
+            next_reload = now + reload_every
+        time.sleep(0.25)
+
+
+def css(driver, selector: str):
+    return driver.find_elements(By.CSS_SELECTOR, selector)
+
+
+def fill_login(driver, account: str, password: str):
+    name = css(driver, "input[name=accountName]")
+    pw = css(driver, "input[name=password]")
+    button = css(driver, "button[type=submit]")
+    assert name, "login page has no input[name=accountName]"
+    assert pw, "login page has no input[name=password]"
+    assert button, "login page has no button[type=submit]"
+    name[0].clear()
+    name[0].send_keys(account)
+    pw[0].clear()
+    pw[0].send_keys(password)
+    button[0].click()
+
+
+def check_table(driver, table_id: str, minimum: int):
+    """table#<id> has at least `minimum` body rows and each row has a non-empty td.state."""
+    rows = css(driver, f"table#{table_id} tbody tr")
+    assert len(rows) >= minimum, f"table#{table_id} has {len(rows)} rows in tbody, expected at least {minimum}"
+    for i, row in enumerate(rows, start=1):
+        states = row.find_elements(By.CSS_SELECTOR, "td.state")
+        assert states, f"table#{table_id} row {i} has no td.state cell"
+        assert states[0].text.strip(), f"table#{table_id} row {i} has an empty td.state cell"
+    return len(rows)
+
+
+def charts_with_data(driver, minimum_charts: int):
+    """(chart count, non-empty series count) once enough charts exist and one series has points."""
+    charts = css(driver, "svg.chart")
+    if len(charts) < minimum_charts:
+        return None
+    drawn = [p for p in css(driver, "svg.chart path.series") if (p.get_attribute("d") or "").strip()]
+    return (len(charts), len(drawn)) if drawn else None
+
+
+def run(driver, base: str, password: str, artifacts: Path):
+    # 1. Anonymous visit → the login page.
+    driver.get(urljoin(base, "/"))
+    wait_until("redirect from / to /login", lambda: path_of(driver) == "/login", STEP_TIMEOUT)
+    print("ok: / redirects to /login")
+
+    # 2. A wrong password shows an error and stays on /login.
+    fill_login(driver, "admin", "wrong-" + secrets.token_hex(8))
+    wait_until("an .error element after a wrong password", lambda: css(driver, ".error"), STEP_TIMEOUT)
+    assert path_of(driver) == "/login", f"after a wrong password the browser is on {path_of(driver)}, expected /login"
+    print("ok: wrong password shows .error and stays on /login")
+
+    # 3. The right password → the overview at /.
+    fill_login(driver, "admin", password)
+    wait_until("the overview page / after logging in", lambda: path_of(driver) == "/" and css(driver, "table#hosts"),
+               STEP_TIMEOUT)
+    hosts = check_table(driver, "hosts", MIN_HOSTS)
+    vms = check_table(driver, "vms", MIN_VMS)
+    driver.save_screenshot(str(artifacts / "dashboard.png"))
+    print(f"ok: overview lists {hosts} hosts and {vms} VMs, each with a state")
+
+    host_links = css(driver, "a.host-link")
+    assert host_links, "the overview has no a.host-link"
+    host_href = host_links[0].get_attribute("href")
+    vm_links = css(driver, "a.vm-link")
+    assert vm_links, "the overview has no a.vm-link"
+
+    # 4. A VM page: CPU and memory charts, at least one series drawn.
+    vm_links[0].click()
+    wait_until("a VM page (/vms/…) after clicking the first a.vm-link",
+               lambda: path_of(driver).startswith("/vms/"), STEP_TIMEOUT)
+    charts, drawn = wait_until(
+        f"at least {MIN_VM_CHARTS} svg.chart and one svg.chart path.series with a non-empty d on {path_of(driver)}",
+        lambda: charts_with_data(driver, MIN_VM_CHARTS), CHART_TIMEOUT, driver, CHART_RELOAD_EVERY)
+    driver.save_screenshot(str(artifacts / "vm-page.png"))
+    print(f"ok: VM page {path_of(driver)} has {charts} charts, {drawn} series drawn")
+
+    # 5. A host page has a chart.
+    driver.get(host_href)
+    wait_until(f"an svg.chart on the host page {urlparse(host_href).path}",
+               lambda: css(driver, "svg.chart"), CHART_TIMEOUT, driver, CHART_RELOAD_EVERY)
+    driver.save_screenshot(str(artifacts / "host-page.png"))
+    print(f"ok: host page {path_of(driver)} has a chart")
+
+
+def main() -> int:
+    base = os.environ.get("STRATUS_URL", "http://127.0.0.1:18080").rstrip("/") + "/"
+    password = os.environ.get("STRATUS_ADMIN_PASSWORD", "")
+    if not password:
+        print("FAIL: STRATUS_ADMIN_PASSWORD is not set; export the password the server was started with",
+              file=sys.stderr)
+        return 1
+    artifacts = Path(os.environ.get("STRATUS_ARTIFACTS", "artifacts"))
+    artifacts.mkdir(parents=True, exist_ok=True)
+
+    try:
+        driver = make_driver()
+    except WebDriverException as e:
+        print(f"FAIL: could not start {CHROMIUM} through {CHROMEDRIVER}: {e.msg}", file=sys.stderr)
+        return 1
+    try:
+        run(driver, base, password, artifacts)
+    except (AssertionError, WebDriverException) as e:
+        message = str(e) if isinstance(e, AssertionError) else f"browser error: {e.msg}"
+        where = "unknown page"
+        try:
+            where = driver.current_url
+            driver.save_screenshot(str(artifacts / "failure.png"))
+            (artifacts / "failure.html").write_text(driver.page_source)
+        except WebDriverException:
+            pass  # the browser itself is gone; the message is all we have
+        print(f"FAIL: {message} (at {where}; see {artifacts}/failure.png)", file=sys.stderr)
+        return 1
+    finally:
+        driver.quit()
+    print("PASS: dashboard browser test")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
