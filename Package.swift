@@ -113,7 +113,7 @@ let package = Package(
         ),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["Control", "StratusMetrics", "Libvirt"],
+            dependencies: ["Control", "StratusMetrics", "Libvirt", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
     ]

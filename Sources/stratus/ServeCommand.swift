@@ -144,13 +144,17 @@ struct PeriodicSync: Service {
     let interval: Int64
 
     func run() async throws {
-        try await cancelWhenGracefulShutdown {
-            var next = (clock.now() / interval + 1) * interval
-            while !Task.isCancelled {
-                try await clock.sleep(until: next)
-                await sync.syncOnce(at: clock.now())
-                next = max(next + interval, (clock.now() / interval + 1) * interval)
+        do {
+            try await cancelWhenGracefulShutdown {
+                var next = (clock.now() / interval + 1) * interval
+                while !Task.isCancelled {
+                    try await clock.sleep(until: next)
+                    await sync.syncOnce(at: clock.now())
+                    next = max(next + interval, (clock.now() / interval + 1) * interval)
+                }
             }
+        } catch is CancellationError {
+            // Graceful shutdown: stop between rounds.
         }
     }
 }

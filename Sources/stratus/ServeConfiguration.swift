@@ -64,7 +64,7 @@ struct ServeConfiguration: Sendable, Equatable {
         do {
             return try YAMLDecoder().decode(File.self, from: text.isEmpty ? "{}" : text)
         } catch {
-            throw StartupError("config file '\(path)' is not valid: \(error). Keys: dataDir, host, port, hypervisors, demo, localHost, interval")
+            throw StartupError("config file '\(path)' is not valid (\(oneLine(error))); keys: dataDir, host, port, hypervisors, demo, localHost, interval")
         }
     }
 
@@ -75,6 +75,18 @@ struct ServeConfiguration: Sendable, Equatable {
         }
         guard !host.isEmpty else { throw StartupError("the listen address is empty; pass --host 127.0.0.1 or 0.0.0.0") }
     }
+}
+
+/// An error's text on one line: YAML and decoding errors span several.
+func oneLine(_ error: any Error) -> String {
+    var text = "\(error)"
+    if case let DecodingError.dataCorrupted(ctx) = error {
+        text = ctx.underlyingError.map { "\($0)" } ?? ctx.debugDescription
+    } else if case let DecodingError.typeMismatch(_, ctx) = error {
+        text = "\(ctx.codingPath.map(\.stringValue).joined(separator: ".")): \(ctx.debugDescription)"
+    }
+    return text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
+        .filter { !$0.isEmpty && $0 != "^" }.joined(separator: " ")
 }
 
 /// A start-up failure: one line saying what is wrong and how to fix it.

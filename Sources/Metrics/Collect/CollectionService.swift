@@ -34,7 +34,16 @@ public final class CollectionService: Service {
     /// Consecutive failed rounds per collector name (0 or absent when healthy).
     public var failureCounts: [String: Int] { failures.withLock { $0 } }
 
+    /// Collects until graceful shutdown (or cancellation), then returns normally.
     public func run() async throws {
+        do {
+            try await runRounds()
+        } catch is CancellationError {
+            logger.debug("collection stopped")
+        }
+    }
+
+    private func runRounds() async throws {
         try await cancelWhenGracefulShutdown {
             var next = (self.clock.now() / self.interval + 1) * self.interval
             while !Task.isCancelled {
