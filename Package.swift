@@ -98,7 +98,16 @@ let package = Package(
 
         // MARK: Tests (swift-testing)
         .testTarget(name: "LibvirtTests", dependencies: ["Libvirt"], swiftSettings: swiftSettings),
-        .testTarget(name: "ControlTests", dependencies: ["Control", "Libvirt", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log")], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "ControlTests",
+            dependencies: [
+                "Control", "Libvirt",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "MetricsTests", dependencies: ["StratusMetrics"],
             resources: [.copy("Fixtures")], swiftSettings: swiftSettings

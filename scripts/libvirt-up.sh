@@ -111,7 +111,8 @@ else
         [[ "${state}" == "shut off" ]] || vsh destroy "${VM_NAME}" >/dev/null
         vsh undefine "${VM_NAME}" >/dev/null
     fi
-    [[ -n "${disk_dir}" ]] && rm -rf "${disk_dir}"
+    # Only ever remove a directory an earlier run made (guards against a corrupted state file).
+    if [[ "${disk_dir}" == */stratus-it-vm.* ]]; then rm -rf "${disk_dir}"; fi
 
     disk_dir="$(mktemp -d "${TMPDIR:-/tmp}/stratus-it-vm.XXXXXX")"
     echo "${disk_dir}" >"${DISK_DIR_FILE}"

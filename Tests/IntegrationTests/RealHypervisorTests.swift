@@ -8,7 +8,7 @@ import Testing
 /// Against a real libvirtd + QEMU VM started by scripts/libvirt-up.sh (which exports
 /// STRATUS_QEMU_URI and STRATUS_QEMU_DOMAIN). Under CI the variables must be present: a missing VM
 /// fails the run instead of skipping it.
-@Suite(.enabled(if: ProcessInfo.processInfo.environment["STRATUS_QEMU_URI"] != nil
+@Suite(.serialized, .enabled(if: ProcessInfo.processInfo.environment["STRATUS_QEMU_URI"] != nil
                     || ProcessInfo.processInfo.environment["CI"] != nil))
 struct RealHypervisorTests {
     let env = ProcessInfo.processInfo.environment
