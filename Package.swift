@@ -109,7 +109,8 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
-            name: "MetricsTests", dependencies: ["StratusMetrics"],
+            name: "MetricsTests",
+            dependencies: ["StratusMetrics", "Libvirt", .product(name: "Logging", package: "swift-log"), .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
             resources: [.copy("Fixtures")], swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -41,3 +41,14 @@ import Testing
         }
     }
 }
+
+@Suite struct SVGChartPointTests {
+    @Test func anIsolatedSampleIsDrawnAsADot() {
+        let svg = SVGChart(title: "t", unit: .percent, from: 0, to: 100_000, step: 10_000,
+                           series: [.init(name: "x", points: [Point(timestamp: 10_000, value: 50),
+                                                              Point(timestamp: 60_000, value: 20), Point(timestamp: 70_000, value: 30)])]).render()
+        // The first sample stands alone (next is 5 steps later); the last two form a line.
+        #expect(svg.components(separatedBy: "<circle class=\"point").count - 1 == 1)
+        #expect(svg.contains(#"cx="121.2""#))
+    }
+}

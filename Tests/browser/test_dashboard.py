@@ -115,12 +115,26 @@ def check_table(driver, table_id: str, minimum: int):
 
 
 def charts_with_data(driver, minimum_charts: int):
-    """(chart count, non-empty series count) once enough charts exist and one series has points."""
+    """(chart count, drawn line count) once the first `minimum_charts` charts each draw a line.
+
+    A line is a path.series whose `d` joins at least two points ("L"), so a chart that shows only
+    a first isolated sample does not count yet."""
     charts = css(driver, "svg.chart")
     if len(charts) < minimum_charts:
         return None
-    drawn = [p for p in css(driver, "svg.chart path.series") if (p.get_attribute("d") or "").strip()]
-    return (len(charts), len(drawn)) if drawn else None
+    drawn = 0
+    for chart in charts[:minimum_charts]:
+        lines = [p for p in chart.find_elements(By.CSS_SELECTOR, "path.series") if "L" in (p.get_attribute("d") or "")]
+        if not lines:
+            return None
+        drawn += len(lines)
+    return (len(charts), drawn)
+
+
+def latest_values_shown(driver):
+    """Number of VM rows whose td.cpu shows a percentage, or None while none does."""
+    cells = [c for c in css(driver, "table#vms td.cpu") if c.text.strip().endswith("%")]
+    return len(cells) or None
 
 
 def run(driver, base: str, password: str, artifacts: Path):
@@ -141,8 +155,10 @@ def run(driver, base: str, password: str, artifacts: Path):
                STEP_TIMEOUT)
     hosts = check_table(driver, "hosts", MIN_HOSTS)
     vms = check_table(driver, "vms", MIN_VMS)
+    shown = wait_until("a CPU percentage in table#vms td.cpu (live data on the overview)",
+                       lambda: latest_values_shown(driver), CHART_TIMEOUT, driver, CHART_RELOAD_EVERY)
     driver.save_screenshot(str(artifacts / "dashboard.png"))
-    print(f"ok: overview lists {hosts} hosts and {vms} VMs, each with a state")
+    print(f"ok: overview lists {hosts} hosts and {vms} VMs, each with a state; {shown} VMs show live CPU")
 
     host_links = css(driver, "a.host-link")
     assert host_links, "the overview has no a.host-link"
@@ -162,8 +178,8 @@ def run(driver, base: str, password: str, artifacts: Path):
 
     # 5. A host page has a chart.
     driver.get(host_href)
-    wait_until(f"an svg.chart on the host page {urlparse(host_href).path}",
-               lambda: css(driver, "svg.chart"), CHART_TIMEOUT, driver, CHART_RELOAD_EVERY)
+    wait_until(f"CPU and memory charts drawing lines on the host page {urlparse(host_href).path}",
+               lambda: charts_with_data(driver, 2), CHART_TIMEOUT, driver, CHART_RELOAD_EVERY)
     driver.save_screenshot(str(artifacts / "host-page.png"))
     print(f"ok: host page {path_of(driver)} has a chart")
 

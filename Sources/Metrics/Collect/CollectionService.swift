@@ -45,7 +45,11 @@ public final class CollectionService: Service {
 
     private func runRounds() async throws {
         try await cancelWhenGracefulShutdown {
-            var next = (self.clock.now() / self.interval + 1) * self.interval
+            // A first round at once, stamped on the current grid slot: gauges show immediately and
+            // counters get their baseline, so rates appear after the next slot instead of two.
+            let start = self.clock.now() / self.interval * self.interval
+            try await self.collectRound(stamp: start)
+            var next = start + self.interval
             while !Task.isCancelled {
                 try await self.clock.sleep(until: next)
                 try await self.collectRound(stamp: next)

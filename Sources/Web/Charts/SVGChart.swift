@@ -77,12 +77,24 @@ public struct SVGChart: Sendable {
         for (i, s) in series.enumerated() where !s.points.isEmpty {
             let color = Self.palette[i % Self.palette.count]
             var d = "", last: Int64?
+            // Points with no neighbour within two steps would draw nothing as a path: mark them as dots.
+            var segment: [(Double, Double)] = [], dots: [(Double, Double)] = []
             for p in s.points where p.value.isFinite && p.timestamp >= from && p.timestamp <= to {
-                let cmd = (last == nil || p.timestamp - last! > 2 * step) ? "M" : "L"
-                d += "\(cmd)\(Self.fmt(x(p.timestamp))) \(Self.fmt(y(p.value))) "
+                let starts = last == nil || p.timestamp - last! > 2 * step
+                if starts {
+                    if segment.count == 1 { dots += segment }
+                    segment = []
+                }
+                let xy = (x(p.timestamp), y(p.value))
+                segment.append(xy)
+                d += "\(starts ? "M" : "L")\(Self.fmt(xy.0)) \(Self.fmt(xy.1)) "
                 last = p.timestamp
             }
+            if segment.count == 1 { dots += segment }
             svg += "<path class=\"series series-\(i)\" d=\"\(d.trimmingCharacters(in: .whitespaces))\" fill=\"none\" stroke=\"\(color)\" stroke-width=\"1.6\" stroke-linejoin=\"round\"><title>\(Self.escape(s.name))</title></path>\n"
+            for (cx, cy) in dots {
+                svg += "<circle class=\"point series-\(i)\" cx=\"\(Self.fmt(cx))\" cy=\"\(Self.fmt(cy))\" r=\"2.5\" fill=\"\(color)\"/>\n"
+            }
         }
         // Legend with the latest value of each series.
         var lx = left
