@@ -85,9 +85,12 @@ import Web
             }
             try await c.execute(uri: "/hosts/\(f.host.uuid)", method: .get, headers: [.cookie: cookie]) { r in
                 let html = String(buffer: r.body)
-                #expect(html.contains(#"<svg class="chart""#))
+                // Host CPU (12.5 % samples), host memory (none: explains where it comes from), VMs' CPU.
+                #expect(html.components(separatedBy: #"<svg class="chart""#).count - 1 == 3)
                 #expect(html.contains(#"<path class="series series-0" d="M"#))
-                #expect(html.contains("web-1"))
+                #expect(html.contains("this libvirt host has none yet"))
+                #expect(html.contains("CPU used by each VM on this host"))
+                #expect(html.contains("<title>web-1</title>"))
             }
             try await c.execute(uri: "/vms/nope", method: .get, headers: [.cookie: cookie]) { r in
                 #expect(r.status == .notFound)

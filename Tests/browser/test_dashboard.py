@@ -131,6 +131,11 @@ def charts_with_data(driver, minimum_charts: int):
     return (len(charts), drawn)
 
 
+def any_chart_with_line(driver):
+    """True once some svg.chart draws a path.series joining two points."""
+    return any("L" in (p.get_attribute("d") or "") for p in css(driver, "svg.chart path.series")) or None
+
+
 def latest_values_shown(driver):
     """Number of VM rows whose td.cpu shows a percentage, or None while none does."""
     cells = [c for c in css(driver, "table#vms td.cpu") if c.text.strip().endswith("%")]
@@ -178,8 +183,8 @@ def run(driver, base: str, password: str, artifacts: Path):
 
     # 5. A host page has a chart.
     driver.get(host_href)
-    wait_until(f"CPU and memory charts drawing lines on the host page {urlparse(host_href).path}",
-               lambda: charts_with_data(driver, 2), CHART_TIMEOUT, driver, CHART_RELOAD_EVERY)
+    wait_until(f"a chart drawing a line on the host page {urlparse(host_href).path}",
+               lambda: any_chart_with_line(driver), CHART_TIMEOUT, driver, CHART_RELOAD_EVERY)
     driver.save_screenshot(str(artifacts / "host-page.png"))
     print(f"ok: host page {path_of(driver)} has a chart")
 

@@ -29,11 +29,14 @@ public struct SVGChart: Sendable {
     public var series: [Series]
     public var width = 720
     public var height = 240
+    /// What the chart says when no series has a point in the range.
+    public var emptyText = "No samples in this range yet: they arrive every collection interval."
 
     static let palette = ["#2563eb", "#dc2626", "#16a34a", "#d97706", "#7c3aed", "#0891b2", "#db2777", "#4b5563"]
     let left = 56.0, right = 12.0, top = 28.0, bottom = 44.0
 
-    public init(title: String, unit: Unit, from: Int64, to: Int64, step: Int64, series: [Series]) {
+    public init(title: String, unit: Unit, from: Int64, to: Int64, step: Int64, series: [Series], emptyText: String? = nil) {
+        if let emptyText { self.emptyText = emptyText }
         self.title = title
         self.unit = unit
         self.from = from
@@ -72,7 +75,7 @@ public struct SVGChart: Sendable {
 
         let drawn = series.filter { !$0.points.isEmpty }
         if drawn.isEmpty {
-            svg += "<text x=\(q(left + plotW / 2)) y=\(q(top + plotH / 2)) class=\"no-data\" font-size=\"13\" text-anchor=\"middle\" fill=\"#6b7280\">No samples in this range yet: they arrive every collection interval.</text>\n"
+            svg += "<text x=\(q(left + plotW / 2)) y=\(q(top + plotH / 2)) class=\"no-data\" font-size=\"13\" text-anchor=\"middle\" fill=\"#6b7280\">\(Self.escape(emptyText))</text>\n"
         }
         for (i, s) in series.enumerated() where !s.points.isEmpty {
             let color = Self.palette[i % Self.palette.count]

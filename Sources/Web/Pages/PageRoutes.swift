@@ -59,15 +59,26 @@ struct PageRoutes {
         let (range, from, to, step) = window(request)
         let cpu = try await metrics.series("ZStack/Host", "CPUAllUsedUtilization", label: "HostUuid", value: uuid, from: from, to: to, step: step)
         let mem = try await metrics.series("ZStack/Host", "MemoryUsedInPercent", label: "HostUuid", value: uuid, from: from, to: to, step: step)
+        let vmCPU = try await metrics.series("ZStack/VM", "CPUAllUsedUtilization", label: "HostUuid", value: uuid, from: from, to: to, step: step)
+        let vmNames = Dictionary(uniqueKeysWithValues: vms.map { ($0.uuid, $0.name) })
+        // Busiest VMs first (by their latest value), at most 8 lines.
+        let vmSeries = vmCPU.sorted { ($0.points.last?.value ?? 0) > ($1.points.last?.value ?? 0) }.prefix(8).map {
+            SVGChart.Series(name: vmNames[$0.labels["VMUuid"] ?? ""] ?? $0.labels["VMUuid"] ?? "?", points: $0.points)
+        }
+        let hostSourceNote = host.hypervisorURI == nil
+            ? "No samples in this range yet: they arrive every collection interval."
+            : "Host CPU and memory are measured from /proc on hosts running the Stratus agent; this libvirt host has none yet."
         return pages.page("host", title: "Host \(host.name)", [
             "account": context.account?.name ?? "", "refresh": refresh,
             "host": ["uuid": host.uuid, "name": host.name, "status": host.status, "cpuNum": host.cpuNum],
             "hypervisor": Self.hypervisorText(host), "memory": SVGChart.bytes(Double(host.totalMemoryCapacity)),
             "ranges": rangeLinks(range),
             "cpuChart": SVGChart(title: "CPU used (all cores)", unit: .percent, from: from, to: to, step: step,
-                                 series: cpu.map { .init(name: "CPU", points: $0.points) }).render(),
+                                 series: cpu.map { .init(name: "CPU", points: $0.points) }, emptyText: hostSourceNote).render(),
             "memChart": SVGChart(title: "Memory used", unit: .percent, from: from, to: to, step: step,
-                                 series: mem.map { .init(name: "memory", points: $0.points) }).render(),
+                                 series: mem.map { .init(name: "memory", points: $0.points) }, emptyText: hostSourceNote).render(),
+            "vmChart": vms.isEmpty ? "" : SVGChart(title: "CPU used by each VM on this host (% of its vCPUs)", unit: .percent,
+                                                  from: from, to: to, step: step, series: Array(vmSeries)).render(),
             "vms": vms.map { ["uuid": $0.uuid, "name": $0.name, "state": $0.state.rawValue, "cpuNum": $0.cpuNum,
                               "memory": SVGChart.bytes(Double($0.memorySize))] as [String: Any] },
         ])
