@@ -146,11 +146,8 @@ struct PeriodicSync: Service {
     func run() async throws {
         do {
             try await cancelWhenGracefulShutdown {
-                var next = (clock.now() / interval + 1) * interval
-                while !Task.isCancelled {
-                    try await clock.sleep(until: next)
+                try await runOnGrid(clock: clock, interval: interval, startNow: false) { _ in
                     await sync.syncOnce(at: clock.now())
-                    next = max(next + interval, (clock.now() / interval + 1) * interval)
                 }
             }
         } catch is CancellationError {

@@ -88,7 +88,7 @@ import Web
                 // Host CPU (12.5 % samples), host memory (none: explains where it comes from), VMs' CPU.
                 #expect(html.components(separatedBy: #"<svg class="chart""#).count - 1 == 3)
                 #expect(html.contains(#"<path class="series series-0" d="M"#))
-                #expect(html.contains("this libvirt host has none yet"))
+                #expect(html.contains("hosts reached only through libvirt have none yet"))
                 #expect(html.contains("CPU used by each VM on this host"))
                 #expect(html.contains("<title>web-1</title>"))
             }

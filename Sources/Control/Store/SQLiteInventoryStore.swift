@@ -116,6 +116,7 @@ public final class SQLiteInventoryStore: InventoryStore {
 
     // MARK: VMs
 
+    @discardableResult
     public func syncVMs(hostUuid: String, reported: [ReportedVM], at: Int64) async throws -> [ResourceEvent] {
         try await write { db in
             guard let host = try Host.fetchOne(db, key: hostUuid) else {

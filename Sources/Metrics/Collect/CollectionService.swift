@@ -47,19 +47,9 @@ public final class CollectionService: Service {
         try await cancelWhenGracefulShutdown {
             // A first round at once, stamped on the current grid slot: gauges show immediately and
             // counters get their baseline, so rates appear after the next slot instead of two.
-            let start = self.clock.now() / self.interval * self.interval
-            try await self.collectRound(stamp: start)
-            var next = start + self.interval
-            while !Task.isCancelled {
-                try await self.clock.sleep(until: next)
-                try await self.collectRound(stamp: next)
-                let now = self.clock.now()
-                next += self.interval
-                if next <= now {
-                    let skipped = (now - next) / self.interval + 1
-                    self.logger.warning("collection round overran; skipping \(skipped) grid slot(s)")
-                    next += skipped * self.interval
-                }
+            try await runOnGrid(clock: self.clock, interval: self.interval, startNow: true,
+                                onSkip: { self.logger.warning("collection round overran; skipping \($0) grid slot(s)") }) {
+                try await self.collectRound(stamp: $0)
             }
         }
     }

@@ -67,7 +67,7 @@ struct PageRoutes {
         }
         let hostSourceNote = host.hypervisorURI == nil
             ? "No samples in this range yet: they arrive every collection interval."
-            : "Host CPU and memory are measured from /proc on hosts running the Stratus agent; this libvirt host has none yet."
+            : "No host samples: hosts reached only through libvirt have none yet."
         return pages.page("host", title: "Host \(host.name)", [
             "account": context.account?.name ?? "", "refresh": refresh,
             "host": ["uuid": host.uuid, "name": host.name, "status": host.status, "cpuNum": host.cpuNum],
