@@ -16,11 +16,11 @@ struct ServeBootstrap {
     /// A host ready to be synced and collected from.
     struct AttachedHost {
         var host: Control.Host
-        var hypervisor: LibvirtHypervisor?
+        var hypervisor: LibvirtHypervisor
     }
 
     /// The URIs to attach: the configured ones, or the demo nodes (written under `<data>/demo/`).
-    func hypervisorURIs() throws -> [String] {
+    static func hypervisorURIs(config: ServeConfiguration, dataDir: URL) throws -> [String] {
         if !config.hypervisors.isEmpty { return config.hypervisors }
         guard config.demo else { return [] }
         let demoDir = dataDir.appendingPathComponent("demo")
@@ -36,7 +36,7 @@ struct ServeBootstrap {
     }
 
     /// Connects every URI first (so a URI libvirt rejects stops start-up before anything is stored).
-    func connect(_ uris: [String]) async throws -> [LibvirtHypervisor] {
+    static func connect(_ uris: [String]) async throws -> [LibvirtHypervisor] {
         var out: [LibvirtHypervisor] = []
         for uri in uris {
             do {
@@ -61,17 +61,18 @@ struct ServeBootstrap {
         return (password, cluster!)
     }
 
-    /// Records each hypervisor as a host (or finds it from an earlier run) and syncs its VMs once.
+    /// Records each hypervisor as a host, or finds the one an earlier run recorded.
     func attach(_ hypervisors: [LibvirtHypervisor], cluster: Cluster) async throws -> [AttachedHost] {
         var out: [AttachedHost] = []
         for (i, hv) in hypervisors.enumerated() {
             let facts = try await hv.hostFacts()
             let isTest = hv.uri.hasPrefix("test:")
+            let remoteHost = URL(string: hv.uri)?.host.flatMap { $0.isEmpty ? nil : $0 }
             let name = isTest ? URL(fileURLWithPath: String(hv.uri.dropFirst("test://".count))).deletingPathExtension().lastPathComponent
-                : (URL(string: hv.uri)?.host).flatMap { $0.isEmpty ? nil : $0 } ?? (hypervisors.count > 1 ? "\(facts.hostname)-\(i + 1)" : facts.hostname)
+                : remoteHost ?? (hypervisors.count > 1 ? "\(facts.hostname)-\(i + 1)" : facts.hostname)
             let host = try await inventory.addHost(Control.Host(
                 name: name, zoneUuid: cluster.zoneUuid, clusterUuid: cluster.uuid,
-                managementIp: isTest ? "test-driver" : (URL(string: hv.uri)?.host.flatMap { $0.isEmpty ? nil : $0 } ?? "127.0.0.1"),
+                managementIp: isTest ? "test-driver" : remoteHost ?? "127.0.0.1",
                 hypervisorType: "KVM", hypervisorURI: hv.uri,
                 cpuNum: facts.cpuNum, totalMemoryCapacity: facts.memorySize), at: clock.now())
             out.append(AttachedHost(host: host, hypervisor: hv))

@@ -50,15 +50,18 @@ struct ServeCommand: AsyncParsableCommand {
         do {
             try await serve(resolve(), logger: logger)
         } catch let e as StartupError {
-            FileHandle.standardError.write(Data("error: \(e.description)\n".utf8))
-            throw ExitCode(1)
+            try fail(e)
         } catch let e as ControlError {
-            FileHandle.standardError.write(Data("error: \(e.description)\n".utf8))
-            throw ExitCode(1)
+            try fail(e)
         } catch let e as MetricsError {
-            FileHandle.standardError.write(Data("error: \(e.description)\n".utf8))
-            throw ExitCode(1)
+            try fail(e)
         }
+    }
+
+    /// Prints the one `error:` line for a failure the user can fix, and exits 1.
+    private func fail(_ error: some CustomStringConvertible) throws -> Never {
+        FileHandle.standardError.write(Data("error: \(error.description)\n".utf8))
+        throw ExitCode(1)
     }
 
     /// Defaults, then the YAML file, then the environment, then flags.
@@ -86,8 +89,7 @@ struct ServeCommand: AsyncParsableCommand {
         // Checks that store nothing come first.
         let dataDir = try StartupChecks.dataDir(config.dataDir)
         try StartupChecks.port(host: config.host, port: config.port)
-        let bootstrap0 = ServeBootstrap(config: config, dataDir: dataDir, inventory: try SQLiteInventoryStore(path: nil), clock: clock, logger: logger)
-        let hypervisors = try await bootstrap0.connect(try bootstrap0.hypervisorURIs())
+        let hypervisors = try await ServeBootstrap.connect(try ServeBootstrap.hypervisorURIs(config: config, dataDir: dataDir))
 
         let inventory = try SQLiteInventoryStore(path: dataDir.appendingPathComponent("inventory.sqlite").path)
         let metricStore = try RocksMetricStore(path: dataDir.appendingPathComponent("metrics").path)
@@ -102,10 +104,9 @@ struct ServeCommand: AsyncParsableCommand {
             collection.register(HostProcCollector(hostUuid: local.uuid))
         }
         for a in attached {
-            if let hv = a.hypervisor { collection.register(LibvirtVMCollector(connection: hv.connection, hostUuid: a.host.uuid)) }
+            collection.register(LibvirtVMCollector(connection: a.hypervisor.connection, hostUuid: a.host.uuid))
         }
-        let sync = HostSync(inventory: inventory,
-                            attachments: attached.compactMap { a in a.hypervisor.map { .init(hostUuid: a.host.uuid, hypervisor: $0) } },
+        let sync = HostSync(inventory: inventory, attachments: attached.map { .init(hostUuid: $0.host.uuid, hypervisor: $0.hypervisor) },
                             logger: logger)
         await sync.syncOnce(at: clock.now())
 

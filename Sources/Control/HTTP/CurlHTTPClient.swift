@@ -1,4 +1,5 @@
 import CCurl
+import Foundation
 import NIOPosix
 
 /// Sends HTTP(S) requests through libcurl's easy interface on NIO's thread pool (libcurl blocks).
@@ -138,10 +139,4 @@ extension String {
         while let last = s.last, last.isNewline { s.removeLast() }
         return String(s)
     }
-
-    fileprivate func trimmingCharacters(in _: CharacterSetWhitespace) -> String {
-        String(drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed())
-    }
 }
-
-fileprivate enum CharacterSetWhitespace { case whitespaces }

@@ -30,10 +30,11 @@ struct PageRoutes {
         async let vmMem = metrics.latest("ZStack/VM", "MemoryUsedInPercent", by: "VMUuid")
         let (hc, hm, vc, vmm) = try await (hostCPU, hostMem, vmCPU, vmMem)
         let hostNames = Dictionary(uniqueKeysWithValues: hosts.map { ($0.uuid, $0.name) })
+        let vmCounts = Dictionary(vms.compactMap { $0.hostUuid.map { ($0, 1) } }, uniquingKeysWith: +)
         let hostRows: [[String: Any]] = hosts.map { h in
             ["uuid": h.uuid, "name": h.name, "status": h.status, "hypervisor": Self.hypervisorText(h),
              "cpuNum": h.cpuNum, "memory": SVGChart.bytes(Double(h.totalMemoryCapacity)),
-             "vmCount": vms.filter { $0.hostUuid == h.uuid }.count,
+             "vmCount": vmCounts[h.uuid] ?? 0,
              "cpu": Self.percent(hc[h.uuid]), "mem": Self.percent(hm[h.uuid])]
         }
         let vmRows: [[String: Any]] = vms.map { v in
