@@ -24,6 +24,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
     ],
     targets: [
         // MARK: C system-library shims (module map + one header each)
@@ -96,6 +97,19 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // MARK: Benchmarks (`bash Benchmarks/run.sh`)
+        .executableTarget(
+            name: "StratusBench",
+            dependencies: [
+                "Control", "StratusMetrics", "Web",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Benchmarks/StratusBench",
+            swiftSettings: swiftSettings
+        ),
+
         // MARK: Tests (swift-testing)
         .testTarget(name: "LibvirtTests", dependencies: ["Libvirt"], swiftSettings: swiftSettings),
         .testTarget(
@@ -110,7 +124,12 @@ let package = Package(
         ),
         .testTarget(
             name: "MetricsTests",
-            dependencies: ["StratusMetrics", "Libvirt", .product(name: "Logging", package: "swift-log"), .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
+            dependencies: [
+                "StratusMetrics", "Libvirt",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ],
             resources: [.copy("Fixtures")], swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -123,7 +142,11 @@ let package = Package(
         ),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["Control", "StratusMetrics", "Libvirt", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "Control", "StratusMetrics", "Libvirt", "Web",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ],
             swiftSettings: swiftSettings
         ),
     ]

@@ -1,19 +1,25 @@
 /// Where samples live. The contract every implementation (embedded RocksDB, in-memory, later a
 /// remote Prometheus-compatible engine) keeps, checked by one shared conformance suite:
 ///
-/// - `write` is all-or-nothing: it validates every sample first (non-empty `__name__`, label
-///   names of `[A-Za-z_][A-Za-z0-9_]*`, no empty label value) and throws
-///   `MetricsError.invalidSample` without storing any; when it returns, the samples are durable.
+/// - `write` validates every sample first (non-empty `__name__`, label names of
+///   `[A-Za-z_][A-Za-z0-9_]*`, no empty label value, the store's limits) and throws
+///   `MetricsError.invalidSample` without storing any when one fails. Samples that are valid but
+///   cannot be stored (older than the out-of-order window or the retention) are refused one by one
+///   and listed with their reason in the returned `WriteReport`; the rest are stored. When it
+///   returns, the stored samples are durable.
 /// - A sample with the same series and timestamp as a stored one replaces it (idempotent replay).
 /// - `select` returns every series matching all matchers that has points in `[from, to]`
 ///   (both inclusive), sorted by labels, points in time order.
 public protocol MetricStore: Sendable {
-    /// Stores a batch atomically and durably.
-    func write(_ samples: [Sample]) async throws
+    /// Stores a batch durably; see the contract above for what is refused and how.
+    @discardableResult
+    func write(_ samples: [Sample]) async throws -> WriteReport
     /// Series matching all `matchers` with their points in `[from, to]`.
     func select(_ matchers: [LabelMatcher], from: Int64, to: Int64) async throws -> [SeriesPoints]
     /// Distinct values of label `name` over series matching `matchers` (all series when empty), sorted.
     func labelValues(_ name: String, matchers: [LabelMatcher]) async throws -> [String]
+    /// Series count and label cardinality.
+    func stats() async throws -> TSDBStats
 }
 
 extension MetricStore {
@@ -35,11 +41,13 @@ public struct MetricAppender: Sendable {
         pending.append(s)
     }
 
-    /// Writes the batch; on return the samples are durable. The batch is emptied on success.
-    public mutating func commit() async throws {
-        guard !pending.isEmpty else { return }
-        try await store.write(pending)
+    /// Writes the batch; on return the stored samples are durable. The batch is emptied on success.
+    @discardableResult
+    public mutating func commit() async throws -> WriteReport {
+        guard !pending.isEmpty else { return WriteReport() }
+        let report = try await store.write(pending)
         pending.removeAll()
+        return report
     }
 
     /// Drops the batch without writing anything.

@@ -64,10 +64,12 @@ public final class RocksMetricStore: MetricStore {
 
     // MARK: MetricStore
 
-    public func write(_ samples: [Sample]) async throws {
+    @discardableResult
+    public func write(_ samples: [Sample]) async throws -> WriteReport {
         for s in samples { try SampleValidator.validate(s) }
-        guard !samples.isEmpty else { return }
+        guard !samples.isEmpty else { return WriteReport() }
         try await NIOThreadPool.singleton.runIfActive { try self.writeBlocking(samples) }
+        return WriteReport(accepted: samples.count)
     }
 
     public func select(_ matchers: [LabelMatcher], from: Int64, to: Int64) async throws -> [SeriesPoints] {
@@ -87,6 +89,12 @@ public final class RocksMetricStore: MetricStore {
             if matchers.isEmpty { return try self.allLabelValues(name) }
             let values = Set(try self.matchingSeries(matchers).compactMap { $0.labels[name] })
             return values.sorted()
+        }
+    }
+
+    public func stats() async throws -> TSDBStats {
+        try await NIOThreadPool.singleton.runIfActive {
+            TSDBStats(series: try self.matchingSeries([]).map(\.1), headSeries: 0)
         }
     }
 

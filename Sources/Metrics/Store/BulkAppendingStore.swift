@@ -1,0 +1,87 @@
+/// A store's handle for one series, so hot paths (collectors, import, the benchmark) resolve
+/// labels once and then append by reference (Prometheus' `SeriesRef`).
+public struct SeriesRef: Hashable, Sendable, Comparable {
+    /// The store's series id; stable for the life of the series in that store.
+    public let id: UInt64
+    public init(id: UInt64) { self.id = id }
+    public static func < (a: SeriesRef, b: SeriesRef) -> Bool { a.id < b.id }
+}
+
+/// Samples by series reference, kept as three parallel arrays (no per-sample allocation).
+public struct SampleBatch: Sendable {
+    public private(set) var refs: [SeriesRef] = []
+    public private(set) var timestamps: [Int64] = []
+    public private(set) var values: [Double] = []
+
+    public init(capacity: Int = 0) {
+        refs.reserveCapacity(capacity)
+        timestamps.reserveCapacity(capacity)
+        values.reserveCapacity(capacity)
+    }
+
+    public var count: Int { refs.count }
+    public var isEmpty: Bool { refs.isEmpty }
+
+    public mutating func append(_ ref: SeriesRef, _ timestamp: Int64, _ value: Double) {
+        refs.append(ref)
+        timestamps.append(timestamp)
+        values.append(value)
+    }
+
+    /// Empties the batch and keeps its capacity.
+    public mutating func removeAll() {
+        refs.removeAll(keepingCapacity: true)
+        timestamps.removeAll(keepingCapacity: true)
+        values.removeAll(keepingCapacity: true)
+    }
+}
+
+/// A store with a fast path for bulk ingest. Both calls block (run them off the cooperative pool).
+public protocol BulkAppendingStore: MetricStore {
+    /// The series for `labels`, created if new. Throws `MetricsError.invalidSample` for labels the
+    /// store refuses (validation, limits); creating a series past the series limit throws too.
+    func seriesRef(for labels: Labels) throws -> SeriesRef
+    /// Stores the batch under the same rules as `write`; durable when it returns. A ref this
+    /// store did not hand out throws `MetricsError.invalidSample` before anything is stored.
+    func append(_ batch: SampleBatch) throws -> WriteReport
+}
+
+/// Series count and label cardinality, as `/api/v1/status/tsdb` reports them.
+public struct TSDBStats: Sendable, Equatable {
+    /// Number of series stored.
+    public var seriesCount: Int
+    /// Series with samples in memory (heads).
+    public var headSeries: Int
+    /// Series per `__name__`.
+    public var seriesCountByMetricName: [String: Int]
+    /// Distinct values per label name (cardinality).
+    public var labelValueCountByLabelName: [String: Int]
+    /// Samples refused since the store opened, by reason.
+    public var rejectedSamples: [SampleRejection.Reason: Int]
+
+    public init(
+        seriesCount: Int, headSeries: Int, seriesCountByMetricName: [String: Int],
+        labelValueCountByLabelName: [String: Int], rejectedSamples: [SampleRejection.Reason: Int] = [:]
+    ) {
+        self.seriesCount = seriesCount
+        self.headSeries = headSeries
+        self.seriesCountByMetricName = seriesCountByMetricName
+        self.labelValueCountByLabelName = labelValueCountByLabelName
+        self.rejectedSamples = rejectedSamples
+    }
+
+    /// Computes the counts from a list of series' labels.
+    public init(series: some Sequence<Labels>, headSeries: Int, rejectedSamples: [SampleRejection.Reason: Int] = [:]) {
+        var count = 0
+        var byName: [String: Int] = [:]
+        var values: [String: Set<String>] = [:]
+        for labels in series {
+            count += 1
+            byName[labels.name, default: 0] += 1
+            for p in labels.pairs { values[p.name, default: []].insert(p.value) }
+        }
+        self.init(
+            seriesCount: count, headSeries: headSeries, seriesCountByMetricName: byName,
+            labelValueCountByLabelName: values.mapValues(\.count), rejectedSamples: rejectedSamples)
+    }
+}
