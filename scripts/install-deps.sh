@@ -3,7 +3,8 @@
 #
 # - Debian packages: C libraries the Swift shims link against, a libvirt daemon + QEMU for the
 #   real-hypervisor integration tests, Debian's chromium + chromedriver for the browser test, and
-#   an SMTP server for the alarm e-mail tests.
+#   an SMTP server for the alarm e-mail tests, and Prometheus' `promtool` as a real client of the
+#   Prometheus-compatible query API.
 # - PyPI: selenium (it drives /usr/bin/chromedriver; no driver is ever downloaded).
 #
 # Idempotent and quiet: when everything is present it runs no apt/pip command at all and takes
@@ -16,7 +17,7 @@ set -euo pipefail
 readonly APT_PACKAGES=(
     libvirt-dev librocksdb-dev libsqlite3-dev libcurl4-openssl-dev libssl-dev pkg-config
     libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86 qemu-utils
-    chromium chromium-driver python3-aiosmtpd
+    chromium chromium-driver python3-aiosmtpd prometheus
 )
 
 log() { printf 'install-deps: %s\n' "$*"; }
@@ -48,6 +49,13 @@ if ((${#missing[@]} > 0)); then
     log "installing missing Debian packages: ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
     as_root apt-get update -qq
+    # Packages such as prometheus start their own daemon on install; a policy-rc.d that answers
+    # 101 ("action not allowed") keeps them stopped. Only ours is removed afterwards.
+    policy=/usr/sbin/policy-rc.d
+    if [[ ! -e ${policy} ]]; then
+        as_root sh -c "printf '#!/bin/sh\\nexit 101\\n' > ${policy} && chmod +x ${policy}"
+        trap 'as_root rm -f /usr/sbin/policy-rc.d' EXIT
+    fi
     as_root apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
     log "Debian packages installed"
 else

@@ -19,17 +19,23 @@ public struct WebDependencies: Sendable {
     }
 }
 
-/// Builds the HTTP application: JSON API under `/zstack/v1`, the dashboard pages, `/healthz`.
+/// Builds the HTTP application: JSON API under `/zstack/v1`, the Prometheus API under `/api/v1`,
+/// the dashboard pages, `/healthz`.
 public enum StratusWeb {
     public static func router(_ deps: WebDependencies) async throws -> Router<StratusRequestContext> {
         let pages = try await PageRenderer.load()
         let router = Router(context: StratusRequestContext.self)
         router.add(middleware: APIErrorMiddleware())
-        router.add(middleware: AuthMiddleware(inventory: deps.inventory, clock: deps.clock))
+        // Sessions everywhere; on /api/v1 also HTTP Basic (Grafana, promtool).
+        router.add(middleware: PrometheusAuthMiddleware(
+            sessions: AuthMiddleware(inventory: deps.inventory, clock: deps.clock),
+            basic: BasicAuthenticator(inventory: deps.inventory, clock: deps.clock)))
         HealthRoutes().register(on: router)
         AccountRoutes(accounts: AccountService(inventory: deps.inventory), clock: deps.clock, pages: pages).register(on: router)
         InventoryRoutes(inventory: deps.inventory).register(on: router)
         ZWatchRoutes(store: deps.metricStore, clock: deps.clock, defaultPeriod: max(1, deps.collectionInterval / 1000)).register(on: router)
+        PrometheusAPI(store: deps.metricStore, engine: PromQLEngine(store: deps.metricStore), clock: deps.clock)
+            .addRoutes(to: router)
         let reader = MetricReader(store: deps.metricStore, clock: deps.clock, interval: deps.collectionInterval)
         PageRoutes(inventory: deps.inventory, metrics: reader, pages: pages).register(on: router)
         return router

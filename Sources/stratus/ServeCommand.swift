@@ -121,7 +121,8 @@ struct ServeCommand: AsyncParsableCommand {
         announce("Stratus \(StratusCommand.version) listening on http://\(config.host):\(config.port)  data: \(dataDir.path)  hosts: \(attached.count + (config.localHost ? 1 : 0))")
 
         let group = ServiceGroup(configuration: .init(
-            services: [.init(service: web), .init(service: collection), .init(service: PeriodicSync(sync: sync, clock: clock, interval: interval))],
+            services: [.init(service: web), .init(service: collection), .init(service: PeriodicSync(sync: sync, clock: clock, interval: interval)),
+                       .init(service: StoreMaintenance(store: metricStore, clock: clock, logger: logger))],
             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         do {
             try await group.run()

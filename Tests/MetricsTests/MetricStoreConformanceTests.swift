@@ -211,11 +211,11 @@ import Testing
             let path = dir + "/db"
             let a = testLabels("m", ["host": "a"])
             let b = testLabels("m", ["host": "b"])
-            let first = try RocksMetricStore(path: path)
+            let first = try RocksMetricStore(path: path, options: .keepForever)
             try await first.write([Sample(labels: a, timestamp: 1, value: 1), Sample(labels: b, timestamp: 1, value: 2)])
             first.close()
 
-            let second = try RocksMetricStore(path: path)
+            let second = try RocksMetricStore(path: path, options: .keepForever)
             defer { second.close() }
             #expect(try await second.select([], from: 0, to: 10) == [
                 SeriesPoints(labels: a, points: [Point(timestamp: 1, value: 1)]),
@@ -236,7 +236,7 @@ import Testing
     @Test func callsAfterCloseThrowStorageError() async throws {
         try await withTSDBTempDirectory { dir in
             // Parent directories are created.
-            let store = try RocksMetricStore(path: dir + "/data/metrics/db")
+            let store = try RocksMetricStore(path: dir + "/data/metrics/db", options: .keepForever)
             store.close()
             await #expect {
                 try await store.write([Sample(labels: testLabels("m"), timestamp: 1, value: 1)])
@@ -250,10 +250,10 @@ import Testing
 
     @Test func secondOpenOfTheSameDirectoryIsRefused() async throws {
         try await withTSDBTempDirectory { dir in
-            let store = try RocksMetricStore(path: dir + "/db")
+            let store = try RocksMetricStore(path: dir + "/db", options: .keepForever)
             defer { store.close() }
             #expect {
-                _ = try RocksMetricStore(path: dir + "/db")
+                _ = try RocksMetricStore(path: dir + "/db", options: .keepForever)
             } throws: { error in
                 guard case let MetricsError.storage(operation, message) = error else { return false }
                 return operation.contains(dir) && message.contains("lock")

@@ -22,7 +22,8 @@ enum MetricStoreKind: String, CaseIterable, Sendable, CustomStringConvertible {
             return try await body(MemoryMetricStore())
         case .rocks:
             return try await withTSDBTempDirectory { dir in
-                let store = try RocksMetricStore(path: dir + "/db")
+                // Test timestamps start at 1970: keep everything.
+                let store = try RocksMetricStore(path: dir + "/db", options: .keepForever)
                 defer { store.close() }
                 return try await body(store)
             }
@@ -42,3 +43,20 @@ func hostProcFixture(_ name: String) throws -> String {
     let url = Bundle.module.resourceURL!.appendingPathComponent("Fixtures/host-proc/\(name)")
     return try String(contentsOf: url, encoding: .utf8)
 }
+
+extension TSDBOptions {
+    /// Defaults with an unlimited retention, for tests whose timestamps start at 1970.
+    static var keepForever: TSDBOptions {
+        var o = TSDBOptions()
+        o.retention = .max
+        return o
+    }
+}
+
+/// Points of every series matching `matchers` in `[from, to]` as one flat list of (labels, t, v).
+func allPoints(_ store: any MetricStore, _ matchers: [LabelMatcher] = [], from: Int64 = 0, to: Int64 = .max) async throws -> [SeriesPoints] {
+    try await store.select(matchers, from: from, to: to)
+}
+
+/// The bit patterns of points, for exact comparisons (NaN, -0.0).
+func bits(_ points: [Point]) -> [(Int64, UInt64)] { points.map { ($0.timestamp, $0.value.bitPattern) } }

@@ -96,12 +96,17 @@ import Web
             try await c.execute(uri: uri, method: .get, headers: oauth(s)) { r in
                 #expect(r.status == .ok)
                 let data = try #require(try json(r.body)["data"] as? [[String: Any]])
-                // 60 samples valued 0…59 at 10 s spacing: ten 60 s buckets, bucket k averages 6k…6k+5.
-                #expect(data.count == 10)
+                // 60 samples valued 0…59 at 10 s spacing from `start`; ZWatch (like PromQL's
+                // avg_over_time) averages (t - 60 s, t] at t = start, start + 60, … end: the first
+                // window holds only sample 0, window k holds samples 6k-5…6k, the last 55…59.
+                #expect(data.count == 11)
                 let values = data.compactMap { $0["value"] as? Double }
-                #expect(values == (0..<10).map { Double(6 * $0) + 2.5 })
+                let middle: [Double] = (1...9).map { (k: Int) -> Double in Double(6 * k) - 2.5 }
+                let expected: [Double] = [0] + middle + [57]
+                #expect(values == expected)
                 let times = data.compactMap { $0["time"] as? Int64 }
-                #expect(times.allSatisfy { $0 % 60 == 0 && $0 >= start - 60 && $0 <= end })
+                let expectedTimes: [Int64] = (0...10).map { (k: Int) -> Int64 in start + 60 * Int64(k) }
+                #expect(times == expectedTimes)
                 #expect((data[0]["labels"] as? [String: String])?["VMUuid"] == f.vmUuids[0])
                 #expect((data[0]["labels"] as? [String: String])?["__name__"] == nil)
             }

@@ -159,6 +159,14 @@ public final class RocksDB: Sendable {
         }
     }
 
+    /// Compacts every key range down to the bottom level and waits: deleted and overwritten entries
+    /// are dropped and files reach their final, smallest form.
+    public func compactAll() throws {
+        try withHandle("compact") { db in
+            rocksdb_compact_range(db, nil, 0, nil, 0)
+        }
+    }
+
     /// An iterator over keys in `[lower, upper)` (either bound optional), positioned nowhere:
     /// call `seek` or `seekToFirst` first.
     public func makeIterator(lower: [UInt8]? = nil, upper: [UInt8]? = nil) throws -> RocksIterator {

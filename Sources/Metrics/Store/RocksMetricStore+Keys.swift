@@ -1,17 +1,54 @@
-/// The key/value layout of the RocksDB metric store, format v1 (Docs/format/metric-store-v1.md).
+/// The key/value layout of the RocksDB metric store, format v2 (Docs/format/metric-store-v2.md).
 ///
 /// | key | value |
 /// |---|---|
-/// | `M` "format" | format version, 1 byte (1) |
+/// | `M` "format" | format version, 1 byte (2) |
 /// | `M` "next_series_id" | next unallocated series id, u64 BE |
+/// | `M` "checkpoint" | first WAL segment to replay, u64 BE |
 /// | `S` labels(canonical) | series id, u64 BE |
 /// | `I` id(u64 BE) | labels(canonical) |
 /// | `P` name 0x00 value 0x00 id(u64 BE) | empty |
-/// | `D` id(u64 BE) timestamp(u64 BE, ms) | value, IEEE-754 bits u64 BE |
+/// | `C` id(u64 BE) maxT(u64 BE) | closed chunk (ChunkCodec bytes) |
+/// | `H` id(u64 BE) | head chunk as of the last checkpoint |
+/// | `Q` hour(u64 BE) id(u64 BE) | empty: rollups of that hour need rebuilding |
+///
+/// v1 (Docs/format/metric-store-v1.md) kept one `D` id timestamp → value key per sample; its keys
+/// stay here for the migration.
 enum MetricKey {
-    static let formatVersion: UInt8 = 1
+    static let formatVersion: UInt8 = 2
     static let format: [UInt8] = [UInt8(ascii: "M")] + Array("format".utf8)
     static let nextSeriesID: [UInt8] = [UInt8(ascii: "M")] + Array("next_series_id".utf8)
+    static let checkpoint: [UInt8] = [UInt8(ascii: "M")] + Array("checkpoint".utf8)
+
+    static let chunkPrefix = UInt8(ascii: "C")
+    static let headPrefix = UInt8(ascii: "H")
+    static let queuePrefix = UInt8(ascii: "Q")
+
+    // MARK: Chunks (v2)
+
+    /// An hour partition, (end − 1 h, end], is named by its end.
+    static let partitionLength: Int64 = 3_600_000
+
+    /// The end of the hour partition holding `t`: `ceil(t / 1 h) · 1 h`.
+    @inline(__always) static func partition(_ t: Int64) -> Int64 {
+        let q = t / partitionLength
+        return (q * partitionLength < t ? q + 1 : q) * partitionLength
+    }
+
+    /// `C` + id: every chunk of a series.
+    static func chunksPrefix(_ id: UInt64) -> [UInt8] { [chunkPrefix] + BigEndian.bytes(id) }
+
+    /// `C` + id + maxT.
+    static func chunk(_ id: UInt64, maxT: Int64) -> [UInt8] { chunksPrefix(id) + BigEndian.bytes(UInt64(max(maxT, 0))) }
+
+    /// The maxT of a `C` key.
+    static func maxTOfChunkKey(_ key: [UInt8]) -> Int64 { Int64(bitPattern: BigEndian.uint64(key[9...])) }
+
+    /// `H` + id.
+    static func head(_ id: UInt64) -> [UInt8] { [headPrefix] + BigEndian.bytes(id) }
+
+    /// `Q` + hour + id.
+    static func queue(hour: Int64, id: UInt64) -> [UInt8] { [queuePrefix] + BigEndian.bytes(UInt64(hour)) + BigEndian.bytes(id) }
 
     static let seriesPrefix = UInt8(ascii: "S")
     static let labelsPrefix = UInt8(ascii: "I")
@@ -58,7 +95,7 @@ enum MetricKey {
         return (value, BigEndian.uint64(key[(key.count - 8)...]))
     }
 
-    // MARK: Samples
+    // MARK: Samples (v1, read only by the migration)
 
     /// `D` + id: all samples of a series.
     static func samplesPrefix(_ id: UInt64) -> [UInt8] { [samplePrefix] + BigEndian.bytes(id) }

@@ -2,64 +2,105 @@ import Foundation
 import NIOPosix
 import Synchronization
 
-/// The embedded metric store: series, postings and samples in one RocksDB database
-/// (layout: Docs/format/metric-store-v1.md).
+/// The embedded TSDB (format v2, Docs/format/metric-store-v2.md): an in-memory series index and
+/// one open head chunk per series, a write-ahead log with group commit for durability, and closed
+/// chunks, rollups and the index in RocksDB.
 ///
-/// Every `write` is one RocksDB write batch with `sync: true`, so a batch that returned survives a
-/// crash or `kill -9`, and a batch that threw left nothing behind. RocksDB work runs on
-/// `NIOThreadPool.singleton`, never on the cooperative pool.
+/// A write returns once its WAL record is fsync'd (one fsync serves every writer waiting at that
+/// moment). Heads reach RocksDB when cut (hour boundary or `maxChunkSamples`) and at checkpoints;
+/// recovery loads the `H` heads and replays the WAL after `M checkpoint`.
 ///
 /// ```swift
 /// let store = try RocksMetricStore(path: dataDir + "/metrics")
-/// try await store.write([Sample(labels: labels, timestamp: now, value: 12.5)])
-/// let series = try await store.select([.equal("__name__", name)], from: now - 60_000, to: now)
+/// let ref = try store.seriesRef(for: labels)
+/// var batch = SampleBatch(); batch.append(ref, now, 12.5)
+/// try store.append(batch)
 /// store.close()
 /// ```
-///
-/// The series index (`+Index`) and the sample layout (`+Samples`) are separate, so replacing the
-/// one-key-per-sample layout with compressed chunks touches only the sample half.
-public final class RocksMetricStore: MetricStore {
+public final class RocksMetricStore: AggregatingStore, BulkAppendingStore {
+    let path: String
+    let options: TSDBOptions
     let db: RocksDB
-    /// Serialises writers: series-id allocation and the batch that persists it happen under it.
-    let writer = Mutex(SeriesWriterState())
-    /// Labels by series id, filled as reads and writes meet series.
-    let labelsByID = Mutex([UInt64: Labels]())
+    let wal: WriteAheadLog
+    let rollups: RollupBuilder
+    /// Index, heads and counters; every ingest and every head copy goes through it.
+    let state: Mutex<EngineState>
+    /// One checkpoint or maintenance pass at a time (taken before `state`, never inside it).
+    let maintenanceLock = Mutex<Int>(0)
 
-    /// Opens or creates the store in directory `path` (parents included). Throws `MetricsError.storage` when RocksDB
-    /// cannot open it (already open in another process, no permission) and
-    /// `MetricsError.corrupt` when it holds another format version.
-    public init(path: String) throws {
-        // RocksDB creates only the last directory; make the parents so a fresh data dir works.
-        let parent = (path as NSString).deletingLastPathComponent
-        if !parent.isEmpty {
-            do {
-                try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true)
-            } catch {
-                throw MetricsError.storage(operation: "create directory \(parent)", message: "\(error)")
-            }
-        }
-        db = try RocksDB(path: path, createIfMissing: true)
+    /// Opens or creates the store in directory `path` (RocksDB in `path/db`, the WAL in `path/wal`),
+    /// recovering heads and replaying the WAL; a v1 store at `path` is migrated. Throws
+    /// `MetricsError.storage` when RocksDB cannot open it (locked by another process, no permission)
+    /// and `MetricsError.corrupt` for another format version.
+    public init(path: String, options: TSDBOptions = TSDBOptions()) throws {
+        self.path = path
+        self.options = options
+        try Self.prepareDirectory(path)
+        let migrateFrom = try Self.moveV1Aside(path)
+        db = try Self.openDB(path + "/db")
         do {
             try Self.checkFormat(db)
+            let recovered = try Self.recoverIndexAndHeads(db: db, options: options)
+            let walDir = path + "/wal"
+            let checkpointSegment = try Self.readCheckpoint(db)
+            let existing = WriteAheadLog.segments(in: walDir)
+            let next = max(existing.last.map { $0 + 1 } ?? 1, checkpointSegment)
+            wal = try WriteAheadLog(directory: walDir, segment: next)
+            rollups = RollupBuilder(db: db)
+            state = Mutex(recovered)
+            let replayed = try replayWAL(segments: existing.filter { $0 >= checkpointSegment && $0 < next }, directory: walDir)
+            wal.deleteSegments(before: checkpointSegment)
+            if replayed { try checkpoint() }
+            if let migrateFrom { try migrateV1(from: migrateFrom) }
         } catch {
             db.close()
             throw error
         }
     }
 
-    /// Closes the database; later calls throw `MetricsError.storage`. Calls in flight finish first.
-    public func close() { db.close() }
+    /// Checkpoints and closes; idempotent. Later calls throw `MetricsError.storage`.
+    public func close() {
+        let wasOpen = state.withLock { s in
+            defer { s.closed = true }
+            return !s.closed
+        }
+        guard wasOpen else { return }
+        try? checkpoint(force: true)
+        wal.close()
+        db.close()
+    }
 
-    private static func checkFormat(_ db: RocksDB) throws {
-        guard let stored = try db.get(MetricKey.format) else {
-            try db.put(MetricKey.format, [MetricKey.formatVersion], sync: true)
-            return
+    /// Persists every head (checkpoint), flushes RocksDB memtables, truncates the WAL and compacts
+    /// RocksDB to its bottom level: what's on disk is then complete and compact. Takes seconds on a
+    /// large store; `maintain` never calls it.
+    public func flush() throws {
+        try checkOpen()
+        try checkpoint(force: true)
+        try db.flush()
+        try db.compactAll()
+    }
+
+    /// Bytes of memory held by the in-memory index and heads (for the 1 KiB/series budget).
+    public var memoryFootprint: Int {
+        state.withLock { s in
+            var bytes = s.index.memoryFootprint + s.heads.capacity * MemoryLayout<HeadSeries>.stride
+            for h in s.heads { if let b = h.builder { bytes += b.memoryFootprint } }
+            return bytes + s.walBuffer.capacity
         }
-        guard stored == [MetricKey.formatVersion] else {
-            throw MetricsError.corrupt(
-                key: "M format in \(db.path)",
-                reason: "the store has format \(stored); this build reads format \(MetricKey.formatVersion) — use a matching Stratus version or a new data directory")
+    }
+
+    func checkOpen() throws {
+        if state.withLock({ $0.closed }) {
+            throw MetricsError.storage(operation: "use metric store \(path)", message: "the store is closed")
         }
+    }
+
+    /// Milliseconds since the epoch.
+    static func wallClock() -> Int64 { Int64((Date().timeIntervalSince1970 * 1000).rounded(.down)) }
+
+    /// The oldest timestamp still inside the retention at `now`.
+    func retentionCutoff(now: Int64 = RocksMetricStore.wallClock()) -> Int64 {
+        options.retention >= now ? Int64.min : now - options.retention
     }
 
     // MARK: MetricStore
@@ -67,75 +108,69 @@ public final class RocksMetricStore: MetricStore {
     @discardableResult
     public func write(_ samples: [Sample]) async throws -> WriteReport {
         for s in samples { try SampleValidator.validate(s) }
+        for s in samples { try validateLimits(s.labels) }
         guard !samples.isEmpty else { return WriteReport() }
-        try await NIOThreadPool.singleton.runIfActive { try self.writeBlocking(samples) }
-        return WriteReport(accepted: samples.count)
+        return try await NIOThreadPool.singleton.runIfActive { try self.writeBlocking(samples) }
     }
 
     public func select(_ matchers: [LabelMatcher], from: Int64, to: Int64) async throws -> [SeriesPoints] {
         guard from <= to else { return [] }
-        return try await NIOThreadPool.singleton.runIfActive {
-            var result: [SeriesPoints] = []
-            for (id, labels) in try self.matchingSeries(matchers) {
-                let points = try self.readPoints(id, from: from, to: to)
-                if !points.isEmpty { result.append(SeriesPoints(labels: labels, points: points)) }
-            }
-            return result.sorted { $0.labels < $1.labels }
-        }
+        return try await NIOThreadPool.singleton.runIfActive { try self.selectBlocking(matchers, from: from, to: to) }
     }
 
     public func labelValues(_ name: String, matchers: [LabelMatcher]) async throws -> [String] {
-        try await NIOThreadPool.singleton.runIfActive {
-            if matchers.isEmpty { return try self.allLabelValues(name) }
-            let values = Set(try self.matchingSeries(matchers).compactMap { $0.labels[name] })
-            return values.sorted()
-        }
+        try await NIOThreadPool.singleton.runIfActive { try self.labelValuesBlocking(name, matchers: matchers) }
     }
 
     public func stats() async throws -> TSDBStats {
-        try await NIOThreadPool.singleton.runIfActive {
-            TSDBStats(series: try self.matchingSeries([]).map(\.1), headSeries: 0)
-        }
+        try await NIOThreadPool.singleton.runIfActive { try self.statsBlocking() }
     }
 
-    // MARK: Writing
-
-    /// Resolves or allocates every sample's series id and writes samples, new series and their
-    /// postings, and the id counter as one synced batch. Caches change only after the batch is on disk.
-    private func writeBlocking(_ samples: [Sample]) throws {
-        try writer.withLock { state in
-            let batch = RocksWriteBatch()
-            var nextID = try state.nextID ?? readNextID()
-            var created: [Labels: UInt64] = [:]
-            for s in samples {
-                let id: UInt64
-                if let known = state.ids[s.labels] ?? created[s.labels] {
-                    id = known
-                } else if let stored = try storedSeriesID(s.labels) {
-                    id = stored
-                    state.ids[s.labels] = stored
-                } else {
-                    id = nextID
-                    nextID += 1
-                    created[s.labels] = id
-                    addSeries(s.labels, id: id, to: batch)
-                }
-                addSample(id, s.timestamp, s.value, to: batch)
-            }
-            if !created.isEmpty { batch.put(MetricKey.nextSeriesID, BigEndian.bytes(nextID)) }
-            try db.write(batch, sync: true)
-            state.nextID = nextID
-            state.ids.merge(created) { old, _ in old }
-            labelsByID.withLock { cache in
-                for (labels, id) in created { cache[id] = labels }
-            }
+    public func aggregateWindows(
+        _ matchers: [LabelMatcher], start: Int64, end: Int64, step: Int64, window: Int64
+    ) async throws -> [SeriesWindows] {
+        try await NIOThreadPool.singleton.runIfActive {
+            try self.aggregateBlocking(matchers, start: start, end: end, step: step, window: window)
         }
     }
 }
 
-/// What writers share: the id counter and labels→id, loaded lazily from the database.
-struct SeriesWriterState {
-    /// Next id to allocate; nil until first read from `M next_series_id`.
-    var nextID: UInt64?
-    var ids: [Labels: UInt64] = [:]
+/// Everything the engine keeps in memory, behind `RocksMetricStore.state`.
+struct EngineState {
+    var index = SeriesIndex()
+    /// The cutoff of the last retention run (hour-aligned); retention runs again only when it moves.
+    var lastRetentionCutoff = Int64.min
+    /// Per series id − 1.
+    var heads: [HeadSeries] = []
+    var nextID: UInt64 = 1
+    var rejected: [SampleRejection.Reason: Int] = [:]
+    var closed = false
+    /// `wal.bytesWritten` at the last checkpoint.
+    var walBytesAtCheckpoint = 0
+    var lastCheckpointAt: Int64 = RocksMetricStore.wallClock()
+    /// Head count per partition end, so the oldest open partition is known without a scan.
+    var headPartitions: [Int64: Int] = [:]
+    /// A checkpoint failed after marking heads clean: the next one writes every head.
+    var checkpointAll = false
+    /// Reused buffers of the ingest path.
+    var walBuffer: [UInt8] = []
+    var acceptedIDs: [UInt64] = []
+    var acceptedTimestamps: [Int64] = []
+    var acceptedValues: [Double] = []
+
+    mutating func headOpened(partition: Int64) { headPartitions[partition, default: 0] += 1 }
+
+    mutating func headClosed(partition: Int64) {
+        if let n = headPartitions[partition] { headPartitions[partition] = n > 1 ? n - 1 : nil }
+    }
+}
+
+/// One series' open chunk and what the out-of-order check needs.
+struct HeadSeries {
+    /// The head chunk; nil when the series has no open chunk.
+    var builder: ChunkBuilder?
+    /// The newest timestamp the series ever had; `Int64.min` = not yet looked up (after a restart).
+    var newest: Int64 = .min
+    /// Changed since the last checkpoint.
+    var dirty = false
 }

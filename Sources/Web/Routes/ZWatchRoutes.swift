@@ -1,8 +1,10 @@
+import Foundation
 import Hummingbird
 import StratusMetrics
 
-/// `GET /zstack/v1/zwatch/metrics`: ZStack's metric query. Times in the API are seconds (ZStack's
-/// unit); inside Stratus they are milliseconds.
+/// ZStack's ZWatch API: `GET /zstack/v1/zwatch/metrics` (GetMetricData), `POST` of the same path
+/// (PutMetricData), `…/meta-data` (GetAllMetricMetadata) and `…/label-values` (GetMetricLabelValue).
+/// Times in the API are seconds (ZStack's unit); inside Stratus they are milliseconds.
 struct ZWatchRoutes {
     let store: any MetricStore
     let clock: any WallClock
@@ -19,12 +21,20 @@ struct ZWatchRoutes {
 
     func register(on router: Router<StratusRequestContext>) {
         router.get("/zstack/v1/zwatch/metrics") { request, _ in
-            let query = try parse(request.uri.queryParameters.map { (String($0.key), String($0.value)) })
+            let query = try parse(Self.items(request))
             let points = try await query.run(on: store)
-            return try JSONResponse.make(Reply(data: points.map {
+            // JSON has no NaN or ±Inf; such windows (NaN samples) are left out of the reply.
+            return try JSONResponse.make(Reply(data: points.filter(\.value.isFinite).map {
                 DataPoint(value: $0.value, time: $0.time / 1000, labels: $0.labels)
             }))
         }
+        ZWatchPutRoute(store: store, clock: clock).register(on: router)
+        ZWatchMetadataRoutes(store: store, clock: clock).register(on: router)
+    }
+
+    /// The URL's query items, repeated keys kept in order.
+    static func items(_ request: Request) -> [(String, String)] {
+        request.uri.queryParameters.map { (String($0.key), String($0.value)) }
     }
 
     /// Builds the query from URL parameters, answering 400 with the field name on bad input.
@@ -54,7 +64,13 @@ struct ZWatchRoutes {
             period = defaultPeriod
         }
         guard end >= start else { throw APIError.badArgument("endTime", "endTime must not be before startTime") }
+        let conditions = try items.filter { $0.0 == "valueConditions" }.flatMap { item in
+            // `value>80&value<90` may also come as one item joined by `&&` or `,`.
+            try item.1.replacingOccurrences(of: "&&", with: ",").split(separator: ",").map { try ZWatchValueCondition.parse(String($0)) }
+        }
+        let functions = try items.filter { $0.0 == "functions" }.map { try ZWatchFunction.parse($0.1) }
         return ZWatchQuery(namespace: namespace, metricName: metricName, matchers: matchers,
-                           start: start * 1000, end: end * 1000, period: period * 1000)
+                           start: start * 1000, end: end * 1000, period: period * 1000,
+                           valueConditions: conditions, functions: functions)
     }
 }

@@ -1,0 +1,125 @@
+/// Builds 1 m / 5 m / 1 h rollups for the (hour, series) pairs queued under `Q`, and reads them back.
+///
+/// Rollup values (`R` + res + id + windowEnd) each hold the buckets of one window:
+/// 1 m → one hour (60), 5 m → one day (288), 1 h → 30 days (720); see
+/// `RollupResolution.windowMilliseconds`. A build pass groups its entries so that each `R` key is
+/// read-modified-written once, and deletes each `Q` entry in the same batch as its rollups.
+///
+/// Calls block on RocksDB: run them on a thread pool.
+public final class RollupBuilder: Sendable {
+    private let db: RocksDB
+    /// Queue entries handled per RocksDB write batch.
+    static let entriesPerBatch = 256
+
+    public init(db: RocksDB) { self.db = db }
+
+    /// Rebuilds the rollups of up to `limit` queued (hour, series) entries, oldest hour first, from the raw
+    /// `C` chunks; deletes each entry in the same batch as its rollups. Idempotent. Returns how many it did.
+    public func buildPending(limit: Int) throws -> Int {
+        guard limit > 0 else { return 0 }
+        var entries: [(hour: Int64, id: UInt64)] = []
+        try db.scan(prefix: [RollupKeys.queuePrefix]) { key, _ in
+            guard key.count == 17 else {
+                throw MetricsError.corrupt(key: RollupKeys.hex(key), reason: "a rollup queue key is 'Q' hour(8) id(8)")
+            }
+            entries.append((RollupKeys.int64(key, at: 1), BigEndian.uint64(key[9...])))
+            return entries.count < limit
+        }
+        var done = 0
+        while done < entries.count {
+            let slice = entries[done..<Swift.min(done + Self.entriesPerBatch, entries.count)]
+            try build(Array(slice))
+            done += slice.count
+        }
+        return done
+    }
+
+    /// Rebuilds one batch of entries and writes it.
+    private func build(_ entries: [(hour: Int64, id: UInt64)]) throws {
+        // Per R key: the hours being replaced and their new buckets.
+        struct Update { var hours: [Int64] = []; var buckets: [RollupBucket] = [] }
+        var updates: [RollupKey: Update] = [:]
+        let batch = RocksWriteBatch()
+        for (hour, id) in entries {
+            let points = try rawPoints(id, hour: hour)
+            for res in RollupResolution.allCases {
+                let key = RollupKey(resolution: res, id: id, windowEnd: RollupKeys.bucketEnd(hour, res.windowMilliseconds))
+                updates[key, default: Update()].hours.append(hour)
+                updates[key, default: Update()].buckets += RollupBuckets.compute(points, res)
+            }
+            batch.delete(RollupKeys.queue(hour: hour, series: id))
+        }
+        for (key, update) in updates {
+            let rkey = RollupKeys.rollup(key.resolution, key.id, windowEnd: key.windowEnd)
+            var buckets: [RollupBucket] = []
+            if key.resolution.windowMilliseconds != RollupKeys.hour, let old = try db.get(rkey) {
+                // Keep the buckets of hours not rebuilt now; a bucket never spans two hours.
+                let rebuilt = Set(update.hours)
+                buckets = try decode(old, key: rkey).filter { !rebuilt.contains(RollupKeys.bucketEnd($0.end, RollupKeys.hour)) }
+            }
+            buckets += update.buckets
+            buckets.sort { $0.end < $1.end }
+            if buckets.isEmpty { batch.delete(rkey) } else { batch.put(rkey, RollupCodec.encode(buckets)) }
+        }
+        try db.write(batch, sync: false)
+    }
+
+    /// The raw points of series `id` in the hour partition `(hour - 1h, hour]`, in time order.
+    private func rawPoints(_ id: UInt64, hour: Int64) throws -> [Point] {
+        var points: [Point] = []
+        let start = hour - RollupKeys.hour
+        try db.scan(from: RollupKeys.chunk(id, maxT: start + 1), to: RollupKeys.chunk(id, maxT: hour + 1)) { key, value in
+            let chunk: Chunk
+            do { chunk = try Chunk(value) } catch { throw MetricsError.corrupt(key: RollupKeys.hex(key), reason: "\(error)") }
+            try chunk.forEach { t, v in
+                if t > start && t <= hour { points.append(Point(timestamp: t, value: v)) }
+            }
+            return true
+        }
+        return ChunkCodec.latestPerTimestamp(points)
+    }
+
+    private func decode(_ value: [UInt8], key: [UInt8]) throws -> [RollupBucket] {
+        do { return try RollupCodec.decode(value) } catch { throw MetricsError.corrupt(key: RollupKeys.hex(key), reason: "\(error)") }
+    }
+
+    /// Every sample at or before the returned time (ms, on an hour boundary) is covered by rollups,
+    /// given `openFrom`: the engine's oldest partition still in memory (heads). nil = nothing rolled up.
+    ///
+    /// `openFrom` may be that partition's end or any time in it: the hour before the partition
+    /// holding `openFrom` is the last one whose samples are all in `C` chunks. The answer is
+    /// also before the oldest hour still queued under `Q`.
+    public func rolledUpThrough(openFrom: Int64) throws -> Int64? {
+        var anyRollup = false
+        try db.scan(prefix: [RollupKeys.rollupPrefix]) { _, _ in anyRollup = true; return false }
+        guard anyRollup else { return nil }
+        var through = RollupKeys.bucketEnd(openFrom, RollupKeys.hour) - RollupKeys.hour
+        try db.scan(prefix: [RollupKeys.queuePrefix]) { key, _ in
+            if key.count == 17 { through = Swift.min(through, RollupKeys.int64(key, at: 1) - RollupKeys.hour) }
+            return false
+        }
+        return through
+    }
+
+    /// Buckets of one series at `resolution` with end in (from, to], in time order.
+    public func buckets(seriesID: UInt64, resolution: RollupResolution, from: Int64, to: Int64) throws -> [RollupBucket] {
+        guard to > from, to >= 0 else { return [] }
+        let span = resolution.windowMilliseconds
+        // Windows (W - span, W] that can hold an end in (from, to].
+        let lower = RollupKeys.rollup(resolution, seriesID, windowEnd: Swift.max(from, -1) + 1)
+        let upper = RollupKeys.rollup(resolution, seriesID, windowEnd: RollupKeys.bucketEnd(to, span) + 1)
+        var out: [RollupBucket] = []
+        try db.scan(from: lower, to: upper) { key, value in
+            for b in try decode(value, key: key) where b.end > from && b.end <= to { out.append(b) }
+            return true
+        }
+        return out
+    }
+}
+
+/// Identifies one `R` value.
+struct RollupKey: Hashable {
+    var resolution: RollupResolution
+    var id: UInt64
+    var windowEnd: Int64
+}

@@ -1,0 +1,105 @@
+// Checkpoints (heads to `H`, WAL truncation) and the background maintenance pass.
+extension RocksMetricStore {
+    /// Rolls the WAL, writes every dirty head as `H` and `M checkpoint` in one synced batch, then
+    /// deletes the WAL segments before it. With `force` false it is skipped when nothing changed.
+    func checkpoint(force: Bool = true) throws {
+        try maintenanceLock.withLock { _ in
+            let (segment, heads) = try state.withLock { s throws -> (UInt64, [(UInt64, [UInt8])]) in
+                let segment = try wal.roll()
+                var heads: [(UInt64, [UInt8])] = []
+                let all = s.checkpointAll
+                for i in s.heads.indices where s.heads[i].dirty || all {
+                    s.heads[i].dirty = false
+                    if let b = s.heads[i].builder, b.count > 0 { heads.append((UInt64(i + 1), b.bytes())) }
+                }
+                s.checkpointAll = true
+                s.walBytesAtCheckpoint = wal.bytesWritten
+                s.lastCheckpointAt = Self.wallClock()
+                return (segment, heads)
+            }
+            let batch = RocksWriteBatch()
+            for (id, bytes) in heads { batch.put(MetricKey.head(id), bytes) }
+            batch.put(MetricKey.checkpoint, BigEndian.bytes(segment))
+            try db.write(batch, sync: true)
+            state.withLock { $0.checkpointAll = false }
+            wal.deleteSegments(before: segment)
+        }
+    }
+
+    /// Background work, called by serve every minute: closes heads of partitions that ended (so
+    /// silent series leave memory and rollups can cover them), builds pending rollups, applies the
+    /// retention by whole hour partitions once per hour (then drops emptied series from the index
+    /// and memory), and checkpoints when due.
+    @discardableResult
+    public func maintain(now: Int64) throws -> MaintenanceReport {
+        try checkOpen()
+        var report = MaintenanceReport()
+        try closeEndedHeads(now: now)
+        // In slices under the state lock, so no chunk rewrite (which re-queues its hour) runs
+        // between a slice reading an hour's chunks and deleting its queue entry.
+        while true {
+            let built = try state.withLock { _ in try rollups.buildPending(limit: 2_048) }
+            report.rollupsBuilt += built
+            if built < 2_048 { break }
+        }
+        // Physical removal works on whole hour partitions: the cutoff rounds down to the end of the
+        // last partition wholly past retention, so no chunk is rewritten and each hour is visited
+        // once. Queries already clamp to the exact cutoff, so nothing older is ever returned.
+        let exact = retentionCutoff(now: now)
+        let hour: Int64 = 3_600_000
+        let cutoff = exact > 0 ? (exact / hour) * hour + 1 : exact
+        let due = state.withLock { s in
+            guard cutoff > 0, cutoff != s.lastRetentionCutoff else { return false }
+            s.lastRetentionCutoff = cutoff
+            return true
+        }
+        if due {
+            let r = try Retention.run(db: db, cutoff: cutoff)
+            try dropSeries(r.emptiedSeries)
+            report.retention = r
+        }
+        let (growth, since) = state.withLock { (wal.bytesWritten - $0.walBytesAtCheckpoint, now - $0.lastCheckpointAt) }
+        if growth > options.checkpointWALBytes || since >= options.checkpointInterval {
+            try checkpoint()
+            report.checkpointed = true
+        }
+        return report
+    }
+
+    /// Cuts every head whose partition ended more than the out-of-order window (at most 5 min) ago.
+    func closeEndedHeads(now: Int64) throws {
+        let grace = min(options.outOfOrderWindow, 300_000)
+        try state.withLock { s in
+            guard let oldest = s.headPartitions.keys.min(), oldest + grace < now else { return }
+            var ctx = IngestContext()
+            for i in s.heads.indices {
+                guard let b = s.heads[i].builder, MetricKey.partition(b.maxT) + grace < now else { continue }
+                cut(UInt64(i + 1), b, &s, &ctx)
+                s.heads[i].dirty = true
+            }
+            try finish(&ctx, &s)
+        }
+    }
+
+    /// Removes series retention emptied (no chunk, head or rollup left) from RocksDB's index and memory.
+    func dropSeries(_ ids: [UInt64]) throws {
+        guard !ids.isEmpty else { return }
+        try state.withLock { s in
+            let batch = RocksWriteBatch()
+            for id in ids where s.index.contains(id) && s.heads[Int(id) - 1].builder == nil {
+                let labels = try s.index.labels(of: id)
+                batch.delete([MetricKey.seriesPrefix] + s.index.canonicalBytes(of: id))
+                batch.delete(MetricKey.labels(id))
+                for p in labels.pairs { batch.delete(MetricKey.posting(name: p.name, value: p.value, id: id)) }
+                s.index.remove(id)
+                s.heads[Int(id) - 1] = HeadSeries()
+            }
+            try db.write(batch, sync: false)
+        }
+    }
+
+    /// The end of the oldest hour partition a head still holds (nil when there is no head).
+    func oldestOpenPartitionEnd() -> Int64? {
+        state.withLock { s in s.headPartitions.keys.min() }
+    }
+}

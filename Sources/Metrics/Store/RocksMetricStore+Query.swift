@@ -1,0 +1,183 @@
+// Reads: select, label values, stats, and window aggregates from chunk headers and rollups.
+extension RocksMetricStore {
+    /// A matching series as a query sees it: its labels and a copy of its head.
+    struct SeriesSnapshot {
+        var id: UInt64
+        var labels: Labels
+        var head: ChunkBuilder?
+        /// Stored chunks hold only samples before this (the head's first time); later ones in a
+        /// chunk were cut after the head copy was taken, and the copy has them.
+        var chunkLimit: Int64 { head.map { $0.count > 0 ? $0.minT : .max } ?? .max }
+    }
+
+    /// Matching series with their heads copied under the lock (a `ChunkBuilder` copy is CoW-cheap).
+    func snapshot(_ matchers: [LabelMatcher]) throws -> [SeriesSnapshot] {
+        try state.withLock { s in
+            guard !s.closed else { throw MetricsError.storage(operation: "query metric store \(path)", message: "the store is closed") }
+            return try s.index.matching(matchers).map { id in
+                SeriesSnapshot(id: id, labels: try s.index.labels(of: id), head: s.heads[Int(id) - 1].builder)
+            }
+        }
+    }
+
+    /// Calls `body` with every stored chunk of `id` that may hold samples in `[from, to]`, in time order.
+    func forEachChunk(_ id: UInt64, from: Int64, to: Int64, _ body: (Chunk) throws -> Void) throws {
+        try db.scan(from: MetricKey.chunk(id, maxT: from), to: RocksDB.successor(ofPrefix: MetricKey.chunksPrefix(id))) { _, value in
+            let chunk = try Chunk(value)
+            guard chunk.header.minT <= to else { return false }
+            try body(chunk)
+            return true
+        }
+    }
+
+    func selectBlocking(_ matchers: [LabelMatcher], from: Int64, to: Int64) throws -> [SeriesPoints] {
+        let from = max(from, retentionCutoff())
+        guard from <= to else { return [] }
+        var result: [SeriesPoints] = []
+        for series in try snapshot(matchers) {
+            var points: [Point] = []
+            let limit = min(to, series.chunkLimit &- 1)
+            if from <= limit {
+                try forEachChunk(series.id, from: from, to: limit) { chunk in
+                    try chunk.forEach { t, v in if t >= from && t <= limit { points.append(Point(timestamp: t, value: v)) } }
+                }
+            }
+            if let head = series.head, head.count > 0, head.maxT >= from, head.minT <= to {
+                try Chunk(head.bytes()).forEach { t, v in if t >= from && t <= to { points.append(Point(timestamp: t, value: v)) } }
+            }
+            if !points.isEmpty { result.append(SeriesPoints(labels: series.labels, points: points)) }
+        }
+        return result.sorted { $0.labels < $1.labels }
+    }
+
+    func labelValuesBlocking(_ name: String, matchers: [LabelMatcher]) throws -> [String] {
+        try state.withLock { s in
+            guard !s.closed else { throw MetricsError.storage(operation: "query metric store \(path)", message: "the store is closed") }
+            guard !matchers.isEmpty else { return (s.index.postings[name] ?? [:]).keys.sorted() }
+            var values = Set<String>()
+            for id in s.index.matching(matchers) {
+                if let v = try s.index.labels(of: id)[name] { values.insert(v) }
+            }
+            return values.sorted()
+        }
+    }
+
+    func statsBlocking() throws -> TSDBStats {
+        try state.withLock { s in
+            guard !s.closed else { throw MetricsError.storage(operation: "query metric store \(path)", message: "the store is closed") }
+            let names = s.index.postings[Labels.nameKey] ?? [:]
+            return TSDBStats(
+                seriesCount: s.index.count,
+                headSeries: s.heads.reduce(0) { $0 + ($1.builder == nil ? 0 : 1) },
+                seriesCountByMetricName: names.mapValues(\.count),
+                labelValueCountByLabelName: s.index.postings.mapValues(\.count),
+                rejectedSamples: s.rejected)
+        }
+    }
+
+    // MARK: Window aggregates
+
+    /// A run of one series' data: a whole chunk or rollup bucket (its aggregate suffices when a
+    /// window holds all of it) or decoded points (a head, or a chunk clipped to a range).
+    struct Piece {
+        var lo: Int64
+        var hi: Int64
+        var aggregate: WindowAggregate
+        var chunk: Chunk?
+        var points: [Point]?
+    }
+
+    func aggregateBlocking(_ matchers: [LabelMatcher], start: Int64, end: Int64, step: Int64, window: Int64) throws -> [SeriesWindows] {
+        guard step > 0 else { throw MetricsError.invalidQuery(field: "step", reason: "step must be positive, got \(step)") }
+        guard window > 0 else { throw MetricsError.invalidQuery(field: "window", reason: "window must be positive, got \(window)") }
+        guard start <= end else { return [] }
+        let cutoff = retentionCutoff()
+        let lo = max(start - window + 1, cutoff)
+        let series = try snapshot(matchers)
+        // Rollups answer (rFrom, rTo] when the windows are made of whole buckets.
+        var resolution: RollupResolution?
+        var rFrom: Int64 = 0, rTo: Int64 = 0
+        if let r = RollupResolution.allCases.sorted(by: { $0.milliseconds > $1.milliseconds }).first(where: {
+            window % $0.milliseconds == 0 && step % $0.milliseconds == 0 && start % $0.milliseconds == 0
+        }), let through = try rollups.rolledUpThrough(openFrom: oldestOpenPartitionEnd() ?? MetricKey.partition(Self.wallClock()) + MetricKey.partitionLength) {
+            let ms = r.milliseconds
+            rFrom = start - window
+            if cutoff > rFrom &+ 1 { rFrom = ((cutoff - 1 + ms - 1) / ms) * ms }
+            rTo = min(end, through) / ms * ms
+            if rTo > rFrom { resolution = r }
+        }
+        var result: [SeriesWindows] = []
+        for s in series {
+            var pieces: [Piece] = []
+            if let r = resolution {
+                try addRaw(s, from: lo, to: rFrom, into: &pieces)
+                let ms = r.milliseconds
+                for b in try rollups.buckets(seriesID: s.id, resolution: r, from: rFrom, to: rTo) {
+                    pieces.append(Piece(lo: b.end - ms + 1, hi: b.end, aggregate: b.aggregate))
+                }
+                try addRaw(s, from: max(rTo + 1, lo), to: end, into: &pieces)
+            } else {
+                try addRaw(s, from: lo, to: end, into: &pieces)
+            }
+            if pieces.isEmpty { continue }
+            let windows = try Self.evaluate(&pieces, start: start, end: end, step: step, window: window)
+            if windows.contains(where: { $0 != nil }) { result.append(SeriesWindows(labels: s.labels, windows: windows)) }
+        }
+        return result.sorted { $0.labels < $1.labels }
+    }
+
+    /// Adds the series' raw data in `[from, to]`: chunks whole when inside, clipped otherwise; then the head.
+    private func addRaw(_ s: SeriesSnapshot, from: Int64, to: Int64, into pieces: inout [Piece]) throws {
+        guard from <= to else { return }
+        let limit = min(to, s.chunkLimit &- 1)
+        if from <= limit {
+            try forEachChunk(s.id, from: from, to: limit) { chunk in
+                let h = chunk.header
+                if h.minT >= from && h.maxT <= limit {
+                    pieces.append(Piece(lo: h.minT, hi: h.maxT, aggregate: h.aggregate, chunk: chunk))
+                } else {
+                    Self.appendClipped(try chunk.points(), from: from, to: limit, into: &pieces)
+                }
+            }
+        }
+        if let head = s.head, head.count > 0, head.maxT >= from, head.minT <= to {
+            Self.appendClipped(try Chunk(head.bytes()).points(), from: from, to: to, into: &pieces)
+        }
+    }
+
+    private static func appendClipped(_ points: [Point], from: Int64, to: Int64, into pieces: inout [Piece]) {
+        let kept = points.filter { $0.timestamp >= from && $0.timestamp <= to }
+        guard let agg = WindowAggregate.of(kept) else { return }
+        pieces.append(Piece(lo: kept[0].timestamp, hi: kept[kept.count - 1].timestamp, aggregate: agg, points: kept))
+    }
+
+    /// Combines time-ordered, disjoint pieces into the windows `(t - window, t]`.
+    static func evaluate(_ pieces: inout [Piece], start: Int64, end: Int64, step: Int64, window: Int64) throws -> [WindowAggregate?] {
+        var windows: [WindowAggregate?] = []
+        var first = 0
+        for t in evaluationTimes(start: start, end: end, step: step) {
+            let a = t - window
+            while first < pieces.count && pieces[first].hi <= a { first += 1 }
+            var agg: WindowAggregate?
+            var k = first
+            while k < pieces.count && pieces[k].lo <= t {
+                if pieces[k].lo > a && pieces[k].hi <= t {
+                    if agg == nil { agg = pieces[k].aggregate } else { agg!.merge(pieces[k].aggregate) }
+                } else {
+                    if pieces[k].points == nil { pieces[k].points = try pieces[k].chunk?.points() ?? [] }
+                    let pts = pieces[k].points!
+                    var lo = 0, hi = pts.count
+                    while lo < hi { let m = (lo + hi) / 2; if pts[m].timestamp <= a { lo = m + 1 } else { hi = m } }
+                    var i = lo
+                    while i < pts.count && pts[i].timestamp <= t {
+                        if agg == nil { agg = WindowAggregate(pts[i].value) } else { agg!.add(pts[i].value) }
+                        i += 1
+                    }
+                }
+                k += 1
+            }
+            windows.append(agg)
+        }
+        return windows
+    }
+}

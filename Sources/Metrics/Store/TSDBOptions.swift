@@ -1,0 +1,39 @@
+/// Tuning and limits of `RocksMetricStore`. Every field has a default that works on a laptop.
+public struct TSDBOptions: Sendable {
+    /// How long samples are kept (ms); older ones are refused on write and removed by `maintain`.
+    public var retention: Int64 = 180 * 86_400_000
+    /// A sample is accepted when `t > newest(series) - outOfOrderWindow` (ms).
+    public var outOfOrderWindow: Int64 = 3_600_000
+    /// Most series the store holds; a new series past it is refused.
+    public var maxSeries: Int = 10_000_000
+    /// Most labels (including `__name__`) one series may have.
+    public var maxLabelsPerSeries: Int = 32
+    /// Longest label name, in UTF-8 bytes.
+    public var maxLabelNameLength: Int = 128
+    /// Longest label value, in UTF-8 bytes.
+    public var maxLabelValueLength: Int = 2_048
+    /// Most samples in one chunk (a head is cut when it holds this many).
+    public var maxChunkSamples: Int = 360
+    /// A checkpoint runs when the WAL has grown by this many bytes since the last one …
+    public var checkpointWALBytes: Int = 256 << 20
+    /// … or this long (ms) after the last one (checked in `maintain`).
+    public var checkpointInterval: Int64 = 300_000
+
+    public init() {}
+}
+
+/// What one `RocksMetricStore.maintain(now:)` call did.
+public struct MaintenanceReport: Sendable, Equatable {
+    /// (hour, series) rollup entries rebuilt.
+    public var rollupsBuilt: Int
+    /// What retention removed, or nil when it did not run.
+    public var retention: RetentionReport?
+    /// Whether a checkpoint was written.
+    public var checkpointed: Bool
+
+    public init(rollupsBuilt: Int = 0, retention: RetentionReport? = nil, checkpointed: Bool = false) {
+        self.rollupsBuilt = rollupsBuilt
+        self.retention = retention
+        self.checkpointed = checkpointed
+    }
+}
