@@ -14,6 +14,11 @@ struct SplitMix64: RandomNumberGenerator {
     }
 }
 
+extension SplitMix64 {
+    /// A number in `0..<n`.
+    mutating func int(_ n: Int) -> Int { Int(next() % UInt64(n)) }
+}
+
 /// Shapes of value sequences the codec must round-trip bit for bit.
 enum ValueShape: CaseIterable, Sendable {
     case decimals, cpuGauge, counterResets, specials, extremes, randomBits, rescaleThenFloat, constant, hugeIntegers

@@ -7,23 +7,10 @@ import Testing
 @Suite struct TSDBAggregateTests {
     static let hour: Int64 = 3_600_000
 
-    /// A seeded generator (SplitMix64), so failures reproduce.
-    struct Rng {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        mutating func int(_ n: Int) -> Int { Int(next() % UInt64(n)) }
-    }
-
     /// 12 series over 5 h: irregular timestamps, two-decimal values, chunks of at most 100 samples
     /// (so several chunks per hour and windows straddling chunk edges), an out-of-order rewrite.
     func fill(_ store: RocksMetricStore, seed: UInt64) async throws {
-        var rng = Rng(state: seed)
+        var rng = SplitMix64(seed: seed)  // seeded, so failures reproduce
         var samples: [Sample] = []
         for s in 0..<12 {
             let l = testLabels("agg", ["s": String(s), "g": String(s % 3)])

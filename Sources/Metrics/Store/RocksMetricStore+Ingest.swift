@@ -31,7 +31,7 @@ extension RocksMetricStore {
     /// The id of `labels`, created (index, RocksDB, WAL series record) when new; nil at the series limit.
     func resolve(_ canonical: [UInt8], _ labels: Labels) throws -> (UInt64?, Int) {
         try state.withLock { s in
-            guard !s.closed else { throw MetricsError.storage(operation: "use metric store \(path)", message: "the store is closed") }
+            try ensureOpen(s, "use")
             if let id = s.index.id(of: canonical) { return (id, 0) }
             guard s.index.count < options.maxSeries else { return (nil, s.index.count) }
             let id = s.nextID
@@ -61,7 +61,7 @@ extension RocksMetricStore {
         guard !batch.isEmpty else { return WriteReport() }
         let cutoff = retentionCutoff()
         let (report, offset, walGrowth) = try state.withLock { s throws -> (WriteReport, Int, Int) in
-            guard !s.closed else { throw MetricsError.storage(operation: "append to metric store \(path)", message: "the store is closed") }
+            try ensureOpen(s, "append to")
             for ref in batch.refs where !s.index.contains(ref.id) {
                 throw MetricsError.invalidSample("series ref \(ref.id)", reason: "this store did not hand out that series reference")
             }

@@ -8,12 +8,18 @@ extension RocksMetricStore {
         /// Stored chunks hold only samples before this (the head's first time); later ones in a
         /// chunk were cut after the head copy was taken, and the copy has them.
         var chunkLimit: Int64 { head.map { $0.count > 0 ? $0.minT : .max } ?? .max }
+
+        /// The head as a chunk when it has samples in `[from, to]`.
+        func headChunk(from: Int64, to: Int64) throws -> Chunk? {
+            guard let head, head.count > 0, head.maxT >= from, head.minT <= to else { return nil }
+            return try Chunk(head.bytes())
+        }
     }
 
     /// Matching series with their heads copied under the lock (a `ChunkBuilder` copy is CoW-cheap).
     func snapshot(_ matchers: [LabelMatcher]) throws -> [SeriesSnapshot] {
         try state.withLock { s in
-            guard !s.closed else { throw MetricsError.storage(operation: "query metric store \(path)", message: "the store is closed") }
+            try ensureOpen(s, "query")
             return try s.index.matching(matchers).map { id in
                 SeriesSnapshot(id: id, labels: try s.index.labels(of: id), head: s.heads[Int(id) - 1].builder)
             }
@@ -42,8 +48,8 @@ extension RocksMetricStore {
                     try chunk.forEach { t, v in if t >= from && t <= limit { points.append(Point(timestamp: t, value: v)) } }
                 }
             }
-            if let head = series.head, head.count > 0, head.maxT >= from, head.minT <= to {
-                try Chunk(head.bytes()).forEach { t, v in if t >= from && t <= to { points.append(Point(timestamp: t, value: v)) } }
+            if let head = try series.headChunk(from: from, to: to) {
+                try head.forEach { t, v in if t >= from && t <= to { points.append(Point(timestamp: t, value: v)) } }
             }
             if !points.isEmpty { result.append(SeriesPoints(labels: series.labels, points: points)) }
         }
@@ -52,7 +58,7 @@ extension RocksMetricStore {
 
     func labelValuesBlocking(_ name: String, matchers: [LabelMatcher]) throws -> [String] {
         try state.withLock { s in
-            guard !s.closed else { throw MetricsError.storage(operation: "query metric store \(path)", message: "the store is closed") }
+            try ensureOpen(s, "query")
             guard !matchers.isEmpty else { return (s.index.postings[name] ?? [:]).keys.sorted() }
             var values = Set<String>()
             for id in s.index.matching(matchers) {
@@ -64,7 +70,7 @@ extension RocksMetricStore {
 
     func statsBlocking() throws -> TSDBStats {
         try state.withLock { s in
-            guard !s.closed else { throw MetricsError.storage(operation: "query metric store \(path)", message: "the store is closed") }
+            try ensureOpen(s, "query")
             let names = s.index.postings[Labels.nameKey] ?? [:]
             return TSDBStats(
                 seriesCount: s.index.count,
@@ -132,21 +138,23 @@ extension RocksMetricStore {
         let limit = min(to, s.chunkLimit &- 1)
         if from <= limit {
             try forEachChunk(s.id, from: from, to: limit) { chunk in
-                let h = chunk.header
-                if h.minT >= from && h.maxT <= limit {
-                    pieces.append(Piece(lo: h.minT, hi: h.maxT, aggregate: h.aggregate, chunk: chunk))
-                } else {
-                    Self.appendClipped(try chunk.points(), from: from, to: limit, into: &pieces)
-                }
+                try Self.add(chunk, from: from, to: limit, into: &pieces)
             }
         }
-        if let head = s.head, head.count > 0, head.maxT >= from, head.minT <= to {
-            Self.appendClipped(try Chunk(head.bytes()).points(), from: from, to: to, into: &pieces)
+        if let head = try s.headChunk(from: from, to: to) {
+            try Self.add(head, from: from, to: to, into: &pieces)
         }
     }
 
-    private static func appendClipped(_ points: [Point], from: Int64, to: Int64, into pieces: inout [Piece]) {
-        let kept = points.filter { $0.timestamp >= from && $0.timestamp <= to }
+    /// Adds a chunk (stored or the head) lying in `[from, to]` whole, so windows that hold all of it
+    /// use its header; else only its points inside the range.
+    private static func add(_ chunk: Chunk, from: Int64, to: Int64, into pieces: inout [Piece]) throws {
+        let h = chunk.header
+        if h.minT >= from && h.maxT <= to {
+            pieces.append(Piece(lo: h.minT, hi: h.maxT, aggregate: h.aggregate, chunk: chunk))
+            return
+        }
+        let kept = try chunk.points().filter { $0.timestamp >= from && $0.timestamp <= to }
         guard let agg = WindowAggregate.of(kept) else { return }
         pieces.append(Piece(lo: kept[0].timestamp, hi: kept[kept.count - 1].timestamp, aggregate: agg, points: kept))
     }

@@ -90,8 +90,13 @@ public final class RocksMetricStore: AggregatingStore, BulkAppendingStore {
     }
 
     func checkOpen() throws {
-        if state.withLock({ $0.closed }) {
-            throw MetricsError.storage(operation: "use metric store \(path)", message: "the store is closed")
+        try state.withLock { try ensureOpen($0, "use") }
+    }
+
+    /// Throws when the store was closed; `verb` says what the caller was doing ("query", "append to").
+    func ensureOpen(_ s: borrowing EngineState, _ verb: String) throws {
+        if s.closed {
+            throw MetricsError.storage(operation: "\(verb) metric store \(path)", message: "the store is closed")
         }
     }
 
