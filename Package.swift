@@ -25,6 +25,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
+        .package(url: "https://github.com/adam-fowler/compress-nio.git", from: "1.5.0"),
     ],
     targets: [
         // MARK: C system-library shims (module map + one header each)
@@ -56,11 +57,26 @@ let package = Package(
             name: "StratusMetrics",
             dependencies: [
                 "CRocksDB", "Libvirt",
+                .product(name: "CompressNIO", package: "compress-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Sources/Metrics",
+            swiftSettings: swiftSettings
+        ),
+        // `stratus agent` (collect on a KVM host, spool on disk, push to the manager) and
+        // `stratus simulate` (many virtual agents).
+        .target(
+            name: "Agent",
+            dependencies: [
+                "Control", "StratusMetrics", "Libvirt",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -88,7 +104,7 @@ let package = Package(
         .executableTarget(
             name: "stratus",
             dependencies: [
-                "Control", "StratusMetrics", "Web", "Libvirt",
+                "Control", "StratusMetrics", "Web", "Libvirt", "Agent",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -135,6 +151,16 @@ let package = Package(
             resources: [.copy("Fixtures")], swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "AgentTests",
+            dependencies: [
+                "Agent", "Control", "StratusMetrics", "Web",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "WebTests",
             dependencies: [
                 "Web", "Control", "StratusMetrics",
@@ -145,7 +171,7 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "Control", "StratusMetrics", "Libvirt", "Web",
+                "Control", "StratusMetrics", "Libvirt", "Web", "Agent",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),
             ],
