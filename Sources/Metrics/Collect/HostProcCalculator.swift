@@ -1,6 +1,7 @@
-/// Turns reads of `/proc/stat` and `/proc/meminfo` into `ZStack/Host` samples (label `HostUuid`,
-/// plus `CPUNum` on per-CPU metrics). A pure value: it keeps the previous CPU counters and does
-/// no I/O, so tests feed it recorded files.
+/// Turns reads of a host's `/proc` files (`HostProcRead`) into `ZStack/Host` samples (label
+/// `HostUuid`, plus `CPUNum`, `DiskDeviceLetter`, `NetworkDeviceLetter` or `MountPoint` on
+/// per-device metrics). A pure value: it keeps the previous counters and does no I/O, so tests
+/// feed it recorded files.
 ///
 /// CPU metrics come from jiffy deltas between two reads of each `cpu`/`cpuN` line, with
 /// total = user + nice + system + idle + iowait + irq + softirq + steal (guest time is already
@@ -17,63 +18,136 @@
 /// `MemoryFreeBytes` = MemAvailable, and both in percent of MemTotal (MemAvailable falls back to
 /// MemFree + Buffers + Cached on kernels before 3.14).
 ///
+/// Rates per second over the wall time between two reads (`now`), for counters that only grow:
+/// - `/proc/diskstats`, physical disks only (`DiskDeviceLetter` = device name): `DiskReadOps`
+///   (reads completed), `DiskReadBytes` (sectors read × 512), `DiskWriteOps`, `DiskWriteBytes`;
+///   `DiskAll…` the sums over the physical disks with a delta this read;
+/// - `/proc/net/dev`, every interface but `lo` (`NetworkDeviceLetter` = interface):
+///   `NetworkInBytes`/`OutBytes`, `NetworkInPackets`/`OutPackets`, `NetworkInErrors`/`OutErrors`;
+///   `NetworkAll{In,Out}{Bytes,Packets}` the sums over the physical NICs with a delta this read.
+/// The first read of a counter emits nothing; a counter that went down (a reset, a driver reload;
+/// no 32-bit wrap is assumed) is re-based and emits nothing for that read; a device that goes
+/// away is forgotten.
+///
+/// Gauges on every read: `LoadAverage1`/`5`/`15` from `/proc/loadavg`, and per mounted block
+/// filesystem (`MountPoint`) `DiskUsedCapacityInBytes`, `DiskFreeCapacityInBytes` (available to
+/// unprivileged users) and `DiskUsedCapacityInPercent` as `df` computes them (see `FilesystemStats`).
+///
 /// ```swift
 /// var calc = HostProcCalculator()
-/// let s = try calc.samples(procStat: stat, meminfo: meminfo, hostUuid: uuid, stamp: t)
+/// let s = try calc.samples(HostProcRead(procStat: stat, meminfo: meminfo, diskstats: diskstats),
+///                          hostUuid: uuid, stamp: t, now: wallTime)
 /// ```
 public struct HostProcCalculator: Sendable {
     /// File names used in parse errors.
     var statPath = "/proc/stat"
     var meminfoPath = "/proc/meminfo"
+    var diskstatsPath = "/proc/diskstats"
+    var netDevPath = "/proc/net/dev"
+    var loadavgPath = "/proc/loadavg"
     /// Counters of the last read, by line name (`cpu`, `cpu0`, …).
     private var previous: [String: CPUTimes] = [:]
+    /// Disk and network counters of the last read.
+    private var rates = CounterRates()
 
     public init() {}
 
-    init(statPath: String, meminfoPath: String) {
-        self.statPath = statPath
-        self.meminfoPath = meminfoPath
+    /// A calculator whose parse errors name the files under `procRoot`.
+    init(procRoot: String) {
+        statPath = procRoot + "/stat"
+        meminfoPath = procRoot + "/meminfo"
+        diskstatsPath = procRoot + "/diskstats"
+        netDevPath = procRoot + "/net/dev"
+        loadavgPath = procRoot + "/loadavg"
     }
 
-    /// Samples for one read of both files, stamped `stamp`. Throws `MetricsError.corrupt` naming
-    /// the file and line when a needed line does not parse; the previous counters are then kept.
+    /// CPU and memory samples for one read of `/proc/stat` and `/proc/meminfo`, stamped `stamp`
+    /// (the other groups of a `HostProcRead` absent). Throws like `samples(_:hostUuid:stamp:now:)`.
     public mutating func samples(procStat: String, meminfo: String, hostUuid: String, stamp: Int64) throws -> [Sample] {
-        let cpus = try ProcStatParser.parse(procStat, path: statPath)
-        let memory = try MeminfoParser.parse(meminfo, path: meminfoPath)
-        var out: [Sample] = []
-        func emit(_ metric: String, _ value: Double, _ extra: [String: String] = [:]) {
-            var labels = extra
-            labels["HostUuid"] = hostUuid
-            out.append(Sample(labels: ZWatchName.labels(namespace: "ZStack/Host", metricName: metric, labels),
-                              timestamp: stamp, value: value))
-        }
+        try samples(HostProcRead(procStat: procStat, meminfo: meminfo), hostUuid: hostUuid, stamp: stamp, now: stamp)
+    }
 
+    /// Samples for one read, stamped `stamp`; `now` is the wall time (ms) of the read, whose
+    /// difference to the previous read's turns counter deltas into rates. Throws
+    /// `MetricsError.corrupt` naming the file and line when a file does not parse; every
+    /// previous counter is then kept, as if the read had not happened.
+    public mutating func samples(_ read: HostProcRead, hostUuid: String, stamp: Int64, now: Int64) throws -> [Sample] {
+        let cpus = try ProcStatParser.parse(read.procStat, path: statPath)
+        let memory = try MeminfoParser.parse(read.meminfo, path: meminfoPath)
+        let disks = try read.diskstats.map { try DiskstatsParser.parse($0, path: diskstatsPath) }
+        let nics = try read.netDev.map { try NetDevParser.parse($0, path: netDevPath) }
+        let load = try read.loadavg.map { try LoadavgParser.parse($0, path: loadavgPath) }
+
+        var e = SampleEmitter(namespace: "ZStack/Host", labels: ["HostUuid": hostUuid], stamp: stamp)
+        cpu(cpus, into: &e)
+        previous = Dictionary(cpus.map { ($0.name, $0.times) }, uniquingKeysWith: { _, last in last })
+
+        let used = memory.total - memory.available
+        e.emit("MemoryUsedBytes", Double(used))
+        e.emit("MemoryUsedInPercent", Double(used) / Double(memory.total) * 100)
+        e.emit("MemoryFreeBytes", Double(memory.available))
+        e.emit("MemoryFreeInPercent", Double(memory.available) / Double(memory.total) * 100)
+
+        if let disks {
+            DeviceRates.emit(disks.filter { read.physicalDisks.contains($0.name) }, fields: Self.diskFields,
+                             deviceLabel: "DiskDeviceLetter", keyPrefix: "disk", rates: &rates, now: now, into: &e)
+        }
+        if let nics {
+            DeviceRates.emit(nics.filter { $0.name != "lo" }, fields: Self.netFields, deviceLabel: "NetworkDeviceLetter",
+                             keyPrefix: "net", inTotal: { read.physicalNICs.contains($0) }, rates: &rates, now: now, into: &e)
+        }
+        rates.finishRead()
+
+        if let load {
+            e.emit("LoadAverage1", load.one)
+            e.emit("LoadAverage5", load.five)
+            e.emit("LoadAverage15", load.fifteen)
+        }
+        for fs in read.filesystems {
+            guard let percent = fs.stats.usedPercent else { continue }
+            let label = ["MountPoint": fs.mountPoint]
+            e.emit("DiskUsedCapacityInBytes", fs.stats.usedBytes, label)
+            e.emit("DiskUsedCapacityInPercent", percent, label)
+            e.emit("DiskFreeCapacityInBytes", fs.stats.availableBytes, label)
+        }
+        return e.samples
+    }
+
+    static let diskFields: [DeviceRates.Field] = [
+        .init(counter: "reads", metric: "DiskReadOps", allMetric: "DiskAllReadOps"),
+        .init(counter: "writes", metric: "DiskWriteOps", allMetric: "DiskAllWriteOps"),
+        .init(counter: "readBytes", metric: "DiskReadBytes", allMetric: "DiskAllReadBytes"),
+        .init(counter: "writeBytes", metric: "DiskWriteBytes", allMetric: "DiskAllWriteBytes"),
+    ]
+
+    static let netFields: [DeviceRates.Field] = [
+        .init(counter: "rx.bytes", metric: "NetworkInBytes", allMetric: "NetworkAllInBytes"),
+        .init(counter: "tx.bytes", metric: "NetworkOutBytes", allMetric: "NetworkAllOutBytes"),
+        .init(counter: "rx.packets", metric: "NetworkInPackets", allMetric: "NetworkAllInPackets"),
+        .init(counter: "tx.packets", metric: "NetworkOutPackets", allMetric: "NetworkAllOutPackets"),
+        .init(counter: "rx.errs", metric: "NetworkInErrors"),
+        .init(counter: "tx.errs", metric: "NetworkOutErrors"),
+    ]
+
+    private func cpu(_ cpus: [ProcStatParser.Line], into e: inout SampleEmitter) {
         var perCPUUsed: [Double] = []
         for line in cpus where line.name != "cpu" {
             guard let d = delta(line) else { continue }
             let cpuNum = ["CPUNum": String(line.name.dropFirst(3))]
             perCPUUsed.append(d.usedPercent)
-            emit("CPUUsedUtilization", d.usedPercent, cpuNum)
-            emit("CPUIdleUtilization", d.percent(d.idle), cpuNum)
+            e.emit("CPUUsedUtilization", d.usedPercent, cpuNum)
+            e.emit("CPUIdleUtilization", d.percent(d.idle), cpuNum)
         }
         if !perCPUUsed.isEmpty {
-            emit("CPUAverageUsedUtilization", perCPUUsed.reduce(0, +) / Double(perCPUUsed.count))
+            e.emit("CPUAverageUsedUtilization", perCPUUsed.reduce(0, +) / Double(perCPUUsed.count))
         }
         if let all = cpus.first(where: { $0.name == "cpu" }), let d = delta(all) {
-            emit("CPUAllUsedUtilization", d.usedPercent)
-            emit("CPUAllIdleUtilization", d.percent(d.idle))
-            emit("CPUUserUtilization", d.percent(d.user))
-            emit("CPUSystemUtilization", d.percent(d.system))
-            emit("CPUWaitUtilization", d.percent(d.iowait))
+            e.emit("CPUAllUsedUtilization", d.usedPercent)
+            e.emit("CPUAllIdleUtilization", d.percent(d.idle))
+            e.emit("CPUUserUtilization", d.percent(d.user))
+            e.emit("CPUSystemUtilization", d.percent(d.system))
+            e.emit("CPUWaitUtilization", d.percent(d.iowait))
         }
-        previous = Dictionary(cpus.map { ($0.name, $0.times) }, uniquingKeysWith: { _, last in last })
-
-        let used = memory.total - memory.available
-        emit("MemoryUsedBytes", Double(used))
-        emit("MemoryUsedInPercent", Double(used) / Double(memory.total) * 100)
-        emit("MemoryFreeBytes", Double(memory.available))
-        emit("MemoryFreeInPercent", Double(memory.available) / Double(memory.total) * 100)
-        return out
     }
 
     /// The delta of `line` since the previous read, or nil on a first read, a reset, or no time passed.

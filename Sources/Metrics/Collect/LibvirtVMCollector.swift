@@ -1,9 +1,10 @@
 import Libvirt
 import Synchronization
 
-/// Collects `ZStack/VM` CPU and memory metrics of every running domain of one libvirt connection
-/// with one bulk stats call per collect (see `VMStatsCalculator` for the formulas). The first
-/// collect emits memory only; CPU utilisation needs two reads.
+/// Collects the `ZStack/VM` metrics (CPU, memory, disk, network) of every running domain of one
+/// libvirt connection with one bulk stats call per collect (see `VMStatsCalculator` for the
+/// formulas), plus the host's `ZStack/Host` `VMCount` and `RunningVMCount` from the same call.
+/// The first collect emits the gauges (memory, counts) only; rates need two reads.
 ///
 /// ```swift
 /// let vms = LibvirtVMCollector(connection: try LibvirtConnection(uri: "qemu:///system"), hostUuid: host)
@@ -28,6 +29,7 @@ public final class LibvirtVMCollector: Collector {
     /// counters are then kept, so the next successful read still yields rates).
     public func collect(stamp: Int64, now: Int64) async throws -> [Sample] {
         let records = try await connection.onThreadPool { try $0.domainStats() }
-        return calculator.withLock { $0.samples(from: records, hostUuid: hostUuid, stamp: stamp, now: now) }
+        let vms = calculator.withLock { $0.samples(from: records, hostUuid: hostUuid, stamp: stamp, now: now) }
+        return VMStatsCalculator.hostCountSamples(from: records, hostUuid: hostUuid, stamp: stamp) + vms
     }
 }

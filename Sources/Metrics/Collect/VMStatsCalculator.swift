@@ -1,8 +1,9 @@
 import Libvirt
 
 /// Pure maths: turns successive `DomainStatsRecord` snapshots into ZWatch `ZStack/VM` samples
-/// (labels `VMUuid` = the libvirt uuid without dashes, lowercase, and `HostUuid`; `CPUNum` on
-/// per-vCPU metrics). No I/O: it keeps the previous counters per domain, so tests feed it records.
+/// (labels `VMUuid` = the libvirt uuid without dashes, lowercase, and `HostUuid`; plus `CPUNum`,
+/// `DiskDeviceLetter` or `NetworkDeviceLetter` on per-device metrics). No I/O: it keeps the
+/// previous counters per domain, so tests feed it records.
 ///
 /// For running domains only (`state.state` = 1), with elapsed = `now` − the previous read's `now`:
 /// - `CPUUsedUtilization` / `CPUIdleUtilization` (`CPUNum` = N): `vcpu.N.time` delta / elapsed;
@@ -11,48 +12,70 @@ import Libvirt
 ///   vcpus = `vcpu.current` (else the number of `vcpu.N.time` keys);
 /// - `MemoryUsedBytes`, `MemoryUsedInPercent`, `MemoryFreeBytes`, `MemoryFreeInPercent`:
 ///   used = `balloon.current` − `balloon.usable` when the guest reports usable, else `balloon.rss`
-///   (KiB → bytes), percent of `balloon.current`.
-/// Percentages are clamped to 0…100. The first read of a domain emits memory only; a counter that
-/// went down (reset, VM restart) emits nothing for that step and is re-based; a domain that is no
-/// longer running, or no longer listed, is forgotten.
+///   (KiB → bytes), percent of `balloon.current`;
+/// - per disk (`DiskDeviceLetter` = `block.N.name`, e.g. `vda`), per second: `DiskReadOps`
+///   (`rd.reqs`), `DiskWriteOps` (`wr.reqs`), `DiskReadBytes` (`rd.bytes`), `DiskWriteBytes`
+///   (`wr.bytes`); `DiskAll…` the sums over the disks with a delta this read. A block entry
+///   without any of those counters (an empty CD-ROM on some drivers) is skipped; one with
+///   counters, CD-ROMs included, counts as a disk. A repeated name (a backing-chain entry) is
+///   read once, first wins;
+/// - per NIC (`NetworkDeviceLetter` = `net.N.name`, e.g. `vnet0`), per second:
+///   `NetworkInBytes`/`OutBytes` (`rx`/`tx.bytes`), `NetworkInPackets`/`OutPackets` (`.pkts`),
+///   `NetworkInErrors`/`OutErrors` (`.errs`), `NetworkInDroppedBytes`/`OutDroppedBytes`
+///   (`.drop`, a packet count as ZWatch names it); `NetworkAll{In,Out}{Bytes,Packets}` the sums.
+///
+/// Percentages are clamped to 0…100. Memory is a gauge, emitted on every read. Counters: the
+/// first read of one emits nothing for it; one that went down is re-based and emits nothing for
+/// that read (only that counter); a device that appears starts with a first read, one that goes
+/// away is forgotten. A domain whose `cpu.time` went down was restarted: all its counters are
+/// re-based and it emits no rates for that read. A domain that is no longer running, or no longer
+/// listed, is forgotten.
 ///
 /// ```swift
 /// var calc = VMStatsCalculator()
 /// let samples = calc.samples(from: try conn.domainStats(), hostUuid: host, stamp: gridTime, now: wallTime)
 /// ```
 public struct VMStatsCalculator: Sendable {
-    /// The counters of a domain's previous read.
-    struct Counters: Sendable {
-        var at: Int64
-        var cpuTime: Double?
-        var vcpuTimes: [Int: Double]
-    }
-
-    /// By libvirt uuid.
-    private var previous: [String: Counters] = [:]
+    /// Counters of each running domain, by libvirt uuid.
+    private var domains: [String: CounterRates] = [:]
 
     public init() {}
 
     /// Number of domains whose counters are kept (running at the last read).
-    public var trackedDomainCount: Int { previous.count }
+    public var trackedDomainCount: Int { domains.count }
 
     /// `stamp`: grid time the samples carry; `now`: wall time of the read (ms) used as elapsed time.
     public mutating func samples(from records: [DomainStatsRecord], hostUuid: String, stamp: Int64, now: Int64) -> [Sample] {
         var out: [Sample] = []
-        var kept: [String: Counters] = [:]
+        var kept: [String: CounterRates] = [:]
         for record in records where record.state == .running {
-            let counters = Self.counters(of: record, at: now)
-            let base = previous[record.uuid]
-            kept[record.uuid] = counters
-            var emitter = Emitter(vmUuid: Self.zstackUuid(record.uuid), hostUuid: hostUuid, stamp: stamp)
-            if let base, now > base.at {
-                Self.cpu(from: base, to: counters, vcpus: record.numbers["vcpu.current"], into: &emitter)
-            }
-            Self.memory(record.numbers, into: &emitter)
-            out += emitter.samples
+            var rates = domains[record.uuid] ?? CounterRates()
+            var e = SampleEmitter(namespace: "ZStack/VM",
+                                  labels: ["VMUuid": Self.zstackUuid(record.uuid), "HostUuid": hostUuid], stamp: stamp)
+            let restarted = Self.restarted(record, rates)
+            Self.cpu(record, rebaseOnly: restarted, rates: &rates, now: now, into: &e)
+            Self.memory(record.numbers, into: &e)
+            DeviceRates.emit(Self.devices(record, group: "block", fields: Self.diskFields), fields: Self.diskFields,
+                             deviceLabel: "DiskDeviceLetter", keyPrefix: "block", rebaseOnly: restarted,
+                             rates: &rates, now: now, into: &e)
+            DeviceRates.emit(Self.devices(record, group: "net", fields: Self.netFields), fields: Self.netFields,
+                             deviceLabel: "NetworkDeviceLetter", keyPrefix: "net", rebaseOnly: restarted,
+                             rates: &rates, now: now, into: &e)
+            rates.finishRead()
+            kept[record.uuid] = rates
+            out += e.samples
         }
-        previous = kept
+        domains = kept
         return out
+    }
+
+    /// `ZStack/Host` `VMCount` (every domain listed) and `RunningVMCount` (state running) with
+    /// label `HostUuid`, stamped `stamp`: the hypervisor's view, emitted on every read.
+    public static func hostCountSamples(from records: [DomainStatsRecord], hostUuid: String, stamp: Int64) -> [Sample] {
+        var e = SampleEmitter(namespace: "ZStack/Host", labels: ["HostUuid": hostUuid], stamp: stamp)
+        e.emit("VMCount", Double(records.count))
+        e.emit("RunningVMCount", Double(records.filter { $0.state == .running }.count))
+        return e.samples
     }
 
     /// The Stratus/ZStack form of a libvirt uuid: no dashes, lowercase.
@@ -62,36 +85,79 @@ public struct VMStatsCalculator: Sendable {
 
     // MARK: - Pieces
 
-    static func counters(of record: DomainStatsRecord, at now: Int64) -> Counters {
-        var vcpus: [Int: Double] = [:]
-        for (key, value) in record.numbers where key.hasPrefix("vcpu.") && key.hasSuffix(".time") {
-            if let n = Int(key.dropFirst(5).dropLast(5)) { vcpus[n] = value }
-        }
-        return Counters(at: now, cpuTime: record.numbers["cpu.time"], vcpuTimes: vcpus)
+    static let diskFields: [DeviceRates.Field] = [
+        .init(counter: "rd.reqs", metric: "DiskReadOps", allMetric: "DiskAllReadOps"),
+        .init(counter: "wr.reqs", metric: "DiskWriteOps", allMetric: "DiskAllWriteOps"),
+        .init(counter: "rd.bytes", metric: "DiskReadBytes", allMetric: "DiskAllReadBytes"),
+        .init(counter: "wr.bytes", metric: "DiskWriteBytes", allMetric: "DiskAllWriteBytes"),
+    ]
+
+    static let netFields: [DeviceRates.Field] = [
+        .init(counter: "rx.bytes", metric: "NetworkInBytes", allMetric: "NetworkAllInBytes"),
+        .init(counter: "tx.bytes", metric: "NetworkOutBytes", allMetric: "NetworkAllOutBytes"),
+        .init(counter: "rx.pkts", metric: "NetworkInPackets", allMetric: "NetworkAllInPackets"),
+        .init(counter: "tx.pkts", metric: "NetworkOutPackets", allMetric: "NetworkAllOutPackets"),
+        .init(counter: "rx.errs", metric: "NetworkInErrors"),
+        .init(counter: "tx.errs", metric: "NetworkOutErrors"),
+        .init(counter: "rx.drop", metric: "NetworkInDroppedBytes"),
+        .init(counter: "tx.drop", metric: "NetworkOutDroppedBytes"),
+    ]
+
+    /// True when the domain's total CPU time went down since its last read: it was restarted.
+    static func restarted(_ record: DomainStatsRecord, _ rates: CounterRates) -> Bool {
+        guard let now = record.numbers["cpu.time"], let then = rates.previousValue("cpu.time") else { return false }
+        return now < then
     }
 
-    static func cpu(from base: Counters, to current: Counters, vcpus: Double?, into e: inout Emitter) {
-        let elapsedNs = Double(current.at - base.at) * 1_000_000
+    /// The `<group>.N.*` devices of a record (`block`, `net`) that have at least one of `fields`,
+    /// in index order, each name once.
+    static func devices(_ record: DomainStatsRecord, group: String, fields: [DeviceRates.Field]) -> [DeviceRates.Device] {
+        let count = Int(record.numbers["\(group).count"] ?? 0)
+        var seen: Set<String> = []
+        var out: [DeviceRates.Device] = []
+        for i in 0..<max(0, count) {
+            guard let name = record.strings["\(group).\(i).name"], !seen.contains(name) else { continue }
+            var counters: [String: Double] = [:]
+            for f in fields { counters[f.counter] = record.numbers["\(group).\(i).\(f.counter)"] }
+            guard !counters.isEmpty else { continue }
+            seen.insert(name)
+            out.append(DeviceRates.Device(name: name, counters: counters))
+        }
+        return out
+    }
+
+    static func cpu(_ record: DomainStatsRecord, rebaseOnly: Bool, rates: inout CounterRates, now: Int64, into e: inout SampleEmitter) {
+        var vcpus: [(n: Int, time: Double)] = []
+        for (key, value) in record.numbers where key.hasPrefix("vcpu.") && key.hasSuffix(".time") {
+            if let n = Int(key.dropFirst(5).dropLast(5)) { vcpus.append((n, value)) }
+        }
+        vcpus.sort { $0.n < $1.n }
+        let cpuTime = record.numbers["cpu.time"]
+        if rebaseOnly {
+            for v in vcpus { rates.rebase("vcpu.\(v.n).time", v.time, now: now) }
+            if let cpuTime { rates.rebase("cpu.time", cpuTime, now: now) }
+            return
+        }
         var used: [Double] = []
-        for n in current.vcpuTimes.keys.sorted() {
-            guard let now = current.vcpuTimes[n], let then = base.vcpuTimes[n], now >= then else { continue }
-            let u = percent(now - then, of: elapsedNs)
+        for v in vcpus {
+            guard let d = rates.delta("vcpu.\(v.n).time", v.time, now: now) else { continue }
+            let u = percent(d.value, of: Double(d.elapsedMs) * 1_000_000)
             used.append(u)
-            e.emit("CPUUsedUtilization", u, ["CPUNum": String(n)])
-            e.emit("CPUIdleUtilization", 100 - u, ["CPUNum": String(n)])
+            e.emit("CPUUsedUtilization", u, ["CPUNum": String(v.n)])
+            e.emit("CPUIdleUtilization", 100 - u, ["CPUNum": String(v.n)])
         }
         if !used.isEmpty {
             e.emit("CPUAverageUsedUtilization", used.reduce(0, +) / Double(used.count))
         }
-        let count = vcpus ?? Double(current.vcpuTimes.count)
-        if let now = current.cpuTime, let then = base.cpuTime, now >= then, count > 0 {
-            let u = percent(now - then, of: elapsedNs * count)
+        let count = record.numbers["vcpu.current"] ?? Double(vcpus.count)
+        if let cpuTime, let d = rates.delta("cpu.time", cpuTime, now: now), count > 0 {
+            let u = percent(d.value, of: Double(d.elapsedMs) * 1_000_000 * count)
             e.emit("CPUAllUsedUtilization", u)
             e.emit("CPUAllIdleUtilization", 100 - u)
         }
     }
 
-    static func memory(_ n: [String: Double], into e: inout Emitter) {
+    static func memory(_ n: [String: Double], into e: inout SampleEmitter) {
         guard let currentKiB = n["balloon.current"], currentKiB > 0 else { return }
         let usedKiB: Double
         if let usable = n["balloon.usable"] {
@@ -113,21 +179,5 @@ public struct VMStatsCalculator: Sendable {
     static func percent(_ part: Double, of whole: Double) -> Double {
         guard whole > 0 else { return 0 }
         return min(max(part / whole * 100, 0), 100)
-    }
-
-    /// Builds one VM's samples with its labels and stamp.
-    struct Emitter {
-        let vmUuid: String
-        let hostUuid: String
-        let stamp: Int64
-        var samples: [Sample] = []
-
-        mutating func emit(_ metric: String, _ value: Double, _ extra: [String: String] = [:]) {
-            var labels = extra
-            labels["VMUuid"] = vmUuid
-            labels["HostUuid"] = hostUuid
-            samples.append(Sample(labels: ZWatchName.labels(namespace: "ZStack/VM", metricName: metric, labels),
-                                  timestamp: stamp, value: value))
-        }
     }
 }
