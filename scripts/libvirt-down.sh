@@ -75,5 +75,5 @@ fi
 rm -f "${KVM_PERMS_FILE}"
 
 # MARK: Env file and the (now empty of state) directory; keep libvirtd.log for post-mortems
-rm -f "${ENV_FILE}"
+rm -f "${ENV_FILE}" "${LIBVIRTD_CONF}"
 exit "${status}"

@@ -11,6 +11,12 @@
 # 5. Check the VM really runs (cpu.time grows) and write the env file the test script sources:
 #      STRATUS_QEMU_URI=qemu:///system
 #      STRATUS_QEMU_DOMAIN=stratus-it-vm
+#      STRATUS_QEMU_TCP_URI=qemu+tcp://127.0.0.1:16509/system   (when libvirtd listens on TCP)
+#
+# libvirtd runs with a generated config (--listen --config): TCP on 127.0.0.1:16509 only, no TLS,
+# auth_tcp "none". That is for tests on one machine and nothing else: anyone who can reach the
+# port controls the hypervisor. A libvirtd that was already running is used as is (no TCP then
+# unless it listens already).
 #
 # Idempotent: running it again with everything up changes nothing. Undo with libvirt-down.sh.
 # Usage: sudo bash scripts/libvirt-up.sh   (prints the env file's path as its last line)
@@ -86,7 +92,16 @@ else
     start_daemon virtlogd
     # Errors and warnings go to a file we can show if it fails to come up.
     [[ -n "$(running_pid libvirtd)" ]] || : >"${LIBVIRTD_LOG}"
-    LIBVIRT_LOG_OUTPUTS="3:file:${LIBVIRTD_LOG}" start_daemon libvirtd
+    # A local TCP listener for qemu+tcp:// (the remote-host path). --listen needs listen_tls=0 or
+    # certificates; the unix sockets keep their defaults.
+    cat >"${LIBVIRTD_CONF}" <<CONF
+listen_tls = 0
+listen_tcp = 1
+listen_addr = "127.0.0.1"
+tcp_port = "${TCP_PORT}"
+auth_tcp = "none"
+CONF
+    LIBVIRT_LOG_OUTPUTS="3:file:${LIBVIRTD_LOG}" start_daemon libvirtd --listen --config "${LIBVIRTD_CONF}"
 fi
 
 deadline=$((SECONDS + DAEMON_WAIT))
@@ -174,4 +189,10 @@ cat >"${ENV_FILE}" <<ENV
 STRATUS_QEMU_URI=${QEMU_URI}
 STRATUS_QEMU_DOMAIN=${VM_NAME}
 ENV
+if tcp_answers; then
+    echo "STRATUS_QEMU_TCP_URI=${QEMU_TCP_URI}" >>"${ENV_FILE}"
+    log "libvirt answers on ${QEMU_TCP_URI}"
+else
+    log "warning: nothing answers on ${QEMU_TCP_URI} (a libvirtd started elsewhere without --listen?); qemu+tcp tests will be skipped"
+fi
 echo "${ENV_FILE}"

@@ -35,8 +35,9 @@ import Testing
         hv.connection.close()
         await sync.syncOnce(at: 20_000)
         #expect(try await store.host(uuid: host.uuid).status == "Disconnected")
-        let last = try await store.events(after: 0, limit: 1000).last
-        #expect(last?.eventType == "StatusChanged" && last?.newValue == "Disconnected")
+        let last = try await store.events(after: 0, limit: 1000).suffix(2)
+        #expect(last.map(\.eventType) == ["HostStatusChanged", "HostDisconnected"])
+        #expect(last.allSatisfy { $0.newValue == "Disconnected" && $0.resourceUuid == host.uuid })
     }
 
     @Test func aURILibvirtRejectsGivesLibvirtsMessage() async throws {

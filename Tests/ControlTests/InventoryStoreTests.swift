@@ -41,13 +41,13 @@ func reported(_ uuid: String, _ state: VMState, cpu: Int = 2) -> ReportedVM {
         #expect(try await store.syncVMs(hostUuid: host.uuid, reported: [reported(a, .running), reported(b, .stopped)], at: 4_000).isEmpty)
         let changed = try await store.syncVMs(hostUuid: host.uuid, reported: [reported(a, .paused), reported(b, .stopped)], at: 5_000)
         #expect(changed.count == 1)
-        #expect(changed[0].eventType == "StateChanged")
+        #expect(changed[0].eventType == "VMStateChanged")
         #expect(changed[0].oldValue == "Running" && changed[0].newValue == "Paused")
         #expect(changed[0].time == 5_000)
         #expect(try await store.vm(uuid: a).state == .paused)
         #expect(try await store.vm(uuid: a).lastOpDate == 5_000)
         let log = try await store.events(after: before, limit: 100)
-        #expect(log.map(\.eventType) == ["Created", "Created", "StateChanged"])
+        #expect(log.map(\.eventType) == ["Created", "Created", "VMStateChanged"])
     }
 
     @Test func syncForUnknownHostWritesNothing() async throws {
@@ -100,10 +100,60 @@ func reported(_ uuid: String, _ state: VMState, cpu: Int = 2) -> ReportedVM {
         let (store, host) = try await makeInventory()
         try await store.setHostStatus(uuid: host.uuid, status: "Disconnected", at: 7_000)
         try await store.setHostStatus(uuid: host.uuid, status: "Disconnected", at: 8_000)
-        let events = try await store.events(after: 0, limit: 100).filter { $0.eventType == "StatusChanged" }
-        #expect(events.count == 1)
+        try await store.setHostStatus(uuid: host.uuid, status: "Connected", at: 9_000)
+        let events = try await store.events(after: 0, limit: 100).filter { $0.resourceType == "Host" && $0.eventType != "Created" }
+        // Going Disconnected writes HostStatusChanged and HostDisconnected together; coming back only the status change.
+        #expect(events.map(\.eventType) == ["HostStatusChanged", "HostDisconnected", "HostStatusChanged"])
+        #expect(events.map(\.time) == [7_000, 7_000, 9_000])
         #expect(events[0].oldValue == "Connected" && events[0].newValue == "Disconnected")
-        #expect(try await store.host(uuid: host.uuid).status == "Disconnected")
+        #expect(events[1].oldValue == "Connected" && events[1].newValue == "Disconnected")
+        #expect(events[2].oldValue == "Disconnected" && events[2].newValue == "Connected")
+        #expect(events[1].sequence == events[0].sequence.map { $0 + 1 })
+        #expect(try await store.host(uuid: host.uuid).status == "Connected")
+    }
+
+    @Test func recordVMStateWritesStateChangeAndCrashTogether() async throws {
+        let (store, host) = try await makeInventory()
+        try await store.syncVMs(hostUuid: host.uuid, reported: [reported(a, .running)], at: 3_000)
+        let paused = try await store.recordVMState(uuid: a, hostUuid: host.uuid, state: .paused, crashReason: nil, at: 4_000)
+        #expect(paused.map(\.eventType) == ["VMStateChanged"])
+        #expect(paused[0].oldValue == "Running" && paused[0].newValue == "Paused" && paused[0].time == 4_000)
+        // The same state again writes nothing.
+        #expect(try await store.recordVMState(uuid: a, hostUuid: host.uuid, state: .paused, crashReason: nil, at: 4_500).isEmpty)
+        let crash = try await store.recordVMState(uuid: a, hostUuid: host.uuid, state: .stopped, crashReason: "crashed", at: 5_000)
+        #expect(crash.map(\.eventType) == ["VMStateChanged", "VmCrash"])
+        #expect(crash[1].oldValue == "Paused" && crash[1].newValue == "crashed")
+        let vm = try await store.vm(uuid: a)
+        #expect(vm.state == .stopped && vm.lastOpDate == 5_000)
+        #expect(try await store.events(after: 0, limit: 100).suffix(3).map(\.eventType) == ["VMStateChanged", "VMStateChanged", "VmCrash"])
+    }
+
+    @Test func recordVMStateForAnUnknownVMChangesNothing() async throws {
+        let (store, host) = try await makeInventory()
+        let count = try await store.events(after: 0, limit: 100).count
+        await #expect(throws: ControlError.notFound(resource: "VM", id: b)) {
+            try await store.recordVMState(uuid: b, hostUuid: host.uuid, state: .running, crashReason: nil, at: 3_000)
+        }
+        try await store.syncVMs(hostUuid: host.uuid, reported: [reported(a, .running)], at: 3_000)
+        await #expect(throws: ControlError.notFound(resource: "host", id: "nope")) {
+            try await store.recordVMState(uuid: a, hostUuid: "nope", state: .stopped, crashReason: "crashed", at: 4_000)
+        }
+        #expect(try await store.events(after: 0, limit: 100).count == count + 1)
+        #expect(try await store.vm(uuid: a).state == .running)
+    }
+
+    @Test func aListingOlderThanTheLastEventDoesNotUndoIt() async throws {
+        let (store, host) = try await makeInventory()
+        try await store.syncVMs(hostUuid: host.uuid, reported: [reported(a, .running), reported(b, .running)], at: 3_000)
+        // An event at 5_000 pauses a; a listing taken at 4_000 (before the pause) lands afterwards.
+        try await store.recordVMState(uuid: a, hostUuid: host.uuid, state: .paused, crashReason: nil, at: 5_000)
+        let stale = try await store.syncVMs(hostUuid: host.uuid, reported: [reported(a, .running), reported(b, .stopped)], at: 4_000)
+        #expect(stale.map(\.resourceUuid) == [b])
+        #expect(try await store.vm(uuid: a).state == .paused)
+        // A later listing is newer than the event and wins.
+        let fresh = try await store.syncVMs(hostUuid: host.uuid, reported: [reported(a, .running), reported(b, .stopped)], at: 6_000)
+        #expect(fresh.map(\.newValue) == ["Running"])
+        #expect(try await store.vm(uuid: a).state == .running)
     }
 
     @Test func emptyNameIsRejected() async throws {

@@ -85,7 +85,7 @@ struct RealHypervisorTests {
         try await hv.pause(vmUuid: vm.uuid)
         defer { Task { try? await hv.resume(vmUuid: vm.uuid) } }
         let events = await sync.syncOnce(at: 2_000)
-        #expect(events.contains { $0.resourceUuid == vm.uuid && $0.eventType == "StateChanged" && $0.newValue == "Paused" })
+        #expect(events.contains { $0.resourceUuid == vm.uuid && $0.eventType == "VMStateChanged" && $0.newValue == "Paused" })
         try await hv.resume(vmUuid: vm.uuid)
         let back = await sync.syncOnce(at: 3_000)
         #expect(back.contains { $0.resourceUuid == vm.uuid && $0.oldValue == "Paused" && $0.newValue == "Running" })

@@ -18,6 +18,21 @@ public protocol Hypervisor: Sendable {
     func pause(vmUuid: String) async throws
     func resume(vmUuid: String) async throws
     func reboot(vmUuid: String) async throws
+    /// VM lifecycle events as the hypervisor pushes them, in order, until the consumer stops
+    /// reading. The stream keeps working across `reconnect()` when the hypervisor can (libvirt
+    /// re-registers it); events while disconnected are lost, so sync after a reconnect. The
+    /// default is a stream that ends at once: such a hypervisor is only kept in step by syncs.
+    func vmEvents() async throws -> AsyncStream<VMLifecycleEvent>
+    /// Re-opens the connection to the host (after it stopped answering). The default does nothing.
+    func reconnect() async throws
+}
+
+extension Hypervisor {
+    public func vmEvents() async throws -> AsyncStream<VMLifecycleEvent> {
+        AsyncStream { $0.finish() }
+    }
+
+    public func reconnect() async throws {}
 }
 
 /// What a hypervisor says about its host.

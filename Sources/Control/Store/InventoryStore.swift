@@ -9,10 +9,23 @@ public protocol InventoryStore: Sendable {
     func createCluster(name: String, zoneUuid: String, hypervisorType: String, at: Int64) async throws -> Cluster
     /// Adds a host, or returns the stored one with the same `hypervisorURI` (or name for URI-less hosts).
     func addHost(_ host: Host, at: Int64) async throws -> Host
-    /// Creates or updates VMs as a hypervisor reports them, writing Created / StateChanged events.
-    /// Returns the events written.
+    /// Creates or updates VMs as a hypervisor reports them (a full listing taken at `at`), writing
+    /// `Created`, `VMStateChanged` and `HostChanged` events. VMs the report leaves out are not
+    /// touched. A VM whose record changed after `at` (`lastOpDate > at`: a lifecycle event landed
+    /// while the listing was in flight) keeps its record, since the report is older. Returns the
+    /// events written.
     @discardableResult
     func syncVMs(hostUuid: String, reported: [ReportedVM], at: Int64) async throws -> [ResourceEvent]
+    /// Records one VM's state as a lifecycle event reported it, in one transaction:
+    /// `VMStateChanged` (old → new) when the state differs, `VmCrash` (old state → `crashReason`)
+    /// when `crashReason` is given, `HostChanged` when the VM now runs on `hostUuid`. Returns the
+    /// events written (none when nothing changed). Throws `notFound` for a VM or host the
+    /// inventory does not have (sync the host to create it).
+    @discardableResult
+    func recordVMState(uuid: String, hostUuid: String, state: VMState, crashReason: String?, at: Int64) async throws -> [ResourceEvent]
+    /// Sets a host's connection status (`Connecting` / `Connected` / `Disconnected`). A change writes
+    /// `HostStatusChanged` (old → new); a change to `Disconnected` also writes `HostDisconnected`
+    /// in the same transaction. Setting the current status again writes nothing.
     func setHostStatus(uuid: String, status: String, at: Int64) async throws
 
     func zones() async throws -> [Zone]

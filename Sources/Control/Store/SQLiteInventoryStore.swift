@@ -98,7 +98,10 @@ public final class SQLiteInventoryStore: InventoryStore {
             h.status = status
             h.lastOpDate = at
             try h.update(db)
-            try Self.log(db, at, "Host", uuid, "StatusChanged", old, status)
+            try Self.log(db, at, "Host", uuid, ResourceEvent.EventType.hostStatusChanged, old, status)
+            if status == "Disconnected" {
+                try Self.log(db, at, "Host", uuid, ResourceEvent.EventType.hostDisconnected, old, status)
+            }
         }
     }
 
@@ -125,14 +128,18 @@ public final class SQLiteInventoryStore: InventoryStore {
             var events: [ResourceEvent] = []
             for r in reported {
                 if var vm = try VMInstance.fetchOne(db, key: r.uuid) {
+                    // A record changed after this report was taken (a lifecycle event landed
+                    // while the host was being listed) is newer than the report: keep it.
+                    guard vm.lastOpDate <= at else { continue }
                     var changed = false
                     if vm.state != r.state {
-                        events.append(try Self.log(db, at, "VmInstance", vm.uuid, "StateChanged", vm.state.rawValue, r.state.rawValue))
+                        events.append(try Self.log(db, at, "VmInstance", vm.uuid, ResourceEvent.EventType.vmStateChanged,
+                                                    vm.state.rawValue, r.state.rawValue))
                         vm.state = r.state
                         changed = true
                     }
                     if vm.hostUuid != hostUuid {
-                        events.append(try Self.log(db, at, "VmInstance", vm.uuid, "HostChanged", vm.hostUuid, hostUuid))
+                        events.append(try Self.log(db, at, "VmInstance", vm.uuid, ResourceEvent.EventType.hostChanged, vm.hostUuid, hostUuid))
                         vm.hostUuid = hostUuid
                         changed = true
                     }
@@ -153,6 +160,37 @@ public final class SQLiteInventoryStore: InventoryStore {
                     try vm.insert(db)
                     events.append(try Self.log(db, at, "VmInstance", vm.uuid, "Created", nil, vm.state.rawValue))
                 }
+            }
+            return events
+        }
+    }
+
+    @discardableResult
+    public func recordVMState(uuid: String, hostUuid: String, state: VMState, crashReason: String?,
+                              at: Int64) async throws -> [ResourceEvent] {
+        try await write { db in
+            guard var vm = try VMInstance.fetchOne(db, key: uuid) else {
+                throw ControlError.notFound(resource: "VM", id: uuid)
+            }
+            guard try Host.fetchOne(db, key: hostUuid) != nil else {
+                throw ControlError.notFound(resource: "host", id: hostUuid)
+            }
+            var events: [ResourceEvent] = []
+            let old = vm.state
+            if old != state {
+                events.append(try Self.log(db, at, "VmInstance", uuid, ResourceEvent.EventType.vmStateChanged, old.rawValue, state.rawValue))
+                vm.state = state
+            }
+            if let crashReason {
+                events.append(try Self.log(db, at, "VmInstance", uuid, ResourceEvent.EventType.vmCrash, old.rawValue, crashReason))
+            }
+            if vm.hostUuid != hostUuid {
+                events.append(try Self.log(db, at, "VmInstance", uuid, ResourceEvent.EventType.hostChanged, vm.hostUuid, hostUuid))
+                vm.hostUuid = hostUuid
+            }
+            if !events.isEmpty {
+                vm.lastOpDate = max(vm.lastOpDate, at)
+                try vm.update(db)
             }
             return events
         }

@@ -2,7 +2,8 @@ import Logging
 
 /// Keeps the inventory in step with the hypervisors: each round asks every attached host for its
 /// VMs, records state changes (with their resource events), and marks hosts Connected or
-/// Disconnected by whether they answered.
+/// Disconnected by whether they answered. `stratus serve` runs one round at start-up; after that
+/// each host's `HostMonitor` owns its status (3 missed pings) and its syncs.
 public final class HostSync: Sendable {
     /// A host and the hypervisor that reaches it.
     public struct Attachment: Sendable {
