@@ -12,6 +12,7 @@ struct Compare: AsyncParsableCommand {
     @Option(help: "Scratch directory (removed at the end).") var workDir = NSTemporaryDirectory() + "stratus-bench"
     @Option(help: "Markdown output.") var output = "Benchmarks/results/latest.md"
     @Option(help: "victoria-metrics binary.") var victoriaMetrics = "/usr/bin/victoria-metrics"
+    @Flag(inversion: .prefixedNo, help: "Also time the bulk append API alone (info row).") var bulkAPI = true
 
     func run() async throws {
         let started = Tools.now()
@@ -42,7 +43,6 @@ struct Compare: AsyncParsableCommand {
             let f0 = Tools.now()
             _ = try await vm.get("/internal/force_flush")
             vmf.flushSeconds = Tools.now() - f0
-            for f in files { try? FileManager.default.removeItem(atPath: f) }
             // Make sure every sample is searchable. Counting scans everything, so only a count that
             // comes up short turns into ingest time (from the first short count until complete).
             let countQuery = "/api/v1/query?query=\(Tools.encode("sum(count_over_time({__name__=~\"ZStack:.+\"}[\(size.hours + 1)h]))"))&time=\(fleet.end / 1000)&nocache=1"
@@ -75,11 +75,12 @@ struct Compare: AsyncParsableCommand {
         }
         Tools.log("VictoriaMetrics: ingest \(String(format: "%.1f", vmf.ingestSeconds)) s, \(vmf.samplesVisible) samples visible")
 
-        // Stratus: a child process of this binary, so its RSS is its own.
+        // Stratus: a child process of this binary, so its RSS is its own. It imports the very files
+        // VictoriaMetrics got, through its own import path.
         let port = Tools.freePort()
         let child = Process()
         child.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-        child.arguments = ["serve-stratus", "--dir", workDir + "/stratus", "--port", "\(port)"] + size.arguments()
+        child.arguments = ["serve-stratus", "--dir", workDir + "/stratus", "--port", "\(port)"] + size.arguments() + files.flatMap { ["--file", $0] }
         let out = Pipe()
         child.standardOutput = out
         try child.run()
@@ -92,9 +93,11 @@ struct Compare: AsyncParsableCommand {
                 throw BenchError("serve-stratus exited without figures (status \(child.isRunning ? "running" : "\(child.terminationStatus)"))")
             }
             sf = f
+            for f in files { try? FileManager.default.removeItem(atPath: f) }
             guard await Tools.waitHealthy("http://127.0.0.1:\(port)/api/v1/status/buildinfo", timeout: 60) else { throw BenchError("serve-stratus API did not answer") }
             for q in queries { stratusAnswers.append(try await timeQuery(q, base: "http://127.0.0.1:\(port)", nocache: false)) }
-            stratusHWM = Tools.procStatus(child.processIdentifier, "VmHWM")
+            // The child's own reading after ingest is the fallback when /proc/<pid> can't be read.
+            stratusHWM = max(Tools.procStatus(child.processIdentifier, "VmHWM"), sf.vmHWM)
             child.terminate()
             child.waitUntilExit()
         } catch {
@@ -102,6 +105,17 @@ struct Compare: AsyncParsableCommand {
             throw error
         }
         Tools.log("Stratus: ingest \(String(format: "%.1f", sf.ingestSeconds)) s, \(sf.accepted) accepted, \(sf.rejected) rejected")
+
+        // The bulk append API alone (info), in its own child and store.
+        var bulk: BulkIngestFigures?
+        if bulkAPI {
+            Tools.log("Stratus bulk API: ingesting")
+            try? FileManager.default.removeItem(atPath: workDir + "/stratus")
+            let (status, text) = try Tools.run(child.executableURL!.path, ["bulk-ingest", "--dir", workDir + "/bulk"] + size.arguments())
+            if status == 0, let line = text.split(separator: "\n").last { bulk = try? JSONDecoder().decode(BulkIngestFigures.self, from: Data(line.utf8)) }
+            if bulk == nil { Tools.log("bulk-ingest failed (status \(status))") }
+            try? FileManager.default.removeItem(atPath: workDir + "/bulk")
+        }
 
         // Active series memory, in its own child.
         var activeFigures: ActiveSeriesFigures?
@@ -119,7 +133,7 @@ struct Compare: AsyncParsableCommand {
             print("\(q.name): \(diff == nil ? "AGREE" : "DISAGREE: \(diff!)") (\(stratusAnswers[i].1.series.count) series, \(stratusAnswers[i].1.pointCount) points)")
         }
         let report = BenchReport(
-            fleet: fleet, size: size, fileBytes: fileBytes, vm: vmf, stratus: sf, stratusHWM: stratusHWM, queries: queries,
+            fleet: fleet, size: size, fileBytes: fileBytes, vm: vmf, stratus: sf, bulk: bulk, stratusHWM: stratusHWM, queries: queries,
             vmLatency: vmAnswers.map(\.0), stratusLatency: stratusAnswers.map(\.0), agreement: agreement, active: activeFigures,
             activeTarget: active, runSeconds: Tools.now() - started)
         let md = report.markdown()

@@ -10,7 +10,7 @@ struct StratusIngestFigures: Codable {
     var samples: Int
     var accepted: Int
     var rejected: Int
-    /// Seconds from the first `seriesRef` to `flush()` returning, generation included.
+    /// Seconds from opening the import files to `flush()` returning.
     var ingestSeconds: Double
     var diskBytesAfterFlush: Int64
     var vmHWM: Int64
@@ -25,19 +25,22 @@ func benchStoreOptions() -> TSDBOptions {
     return o
 }
 
-/// `StratusBench serve-stratus`: ingests the fleet in time order (one `append` per round, as
-/// collectors write), flushes, prints its figures, then serves the Prometheus API until killed.
+/// `StratusBench serve-stratus`: imports the VictoriaMetrics JSON-lines files through Stratus' own
+/// import path (`PipelinedImporter`: read, parse, resolve series, append; as `stratus import`),
+/// flushes, prints its figures, then serves the Prometheus API until killed.
 struct ServeStratus: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "serve-stratus", abstract: "Child: ingest the fleet into Stratus, then serve /api/v1.")
+    static let configuration = CommandConfiguration(commandName: "serve-stratus", abstract: "Child: import the fleet's files into Stratus, then serve /api/v1.")
 
     @OptionGroup var size: FleetOptions
     @Option(help: "Store directory (created).") var dir: String
     @Option(help: "Port for the Prometheus API on 127.0.0.1.") var port: Int
+    @Option(help: "VictoriaMetrics JSON-lines files to import (the ones VictoriaMetrics got).") var file: [String] = []
 
     func run() async throws {
         let fleet = size.fleet()
         let store = try RocksMetricStore(path: dir + "/metrics", options: benchStoreOptions())
-        let figures = try await OffPool.run { try ingest(fleet, into: store) }
+        let files = file
+        let figures = try await OffPool.run { try importFiles(files, fleet, into: store) }
         let line = try JSONEncoder().encode(figures)
         FileHandle.standardOutput.write(line + Data("\n".utf8))
         let router = Router()
@@ -46,33 +49,83 @@ struct ServeStratus: AsyncParsableCommand {
         try await app.runService()
     }
 
-    func ingest(_ fleet: Fleet, into store: RocksMetricStore) throws -> StratusIngestFigures {
+    /// Timed from before the first byte is read to `flush()` returning.
+    func importFiles(_ files: [String], _ fleet: Fleet, into store: RocksMetricStore) throws -> StratusIngestFigures {
         let t0 = Tools.now()
-        let n = fleet.seriesCount
-        var refs: [SeriesRef] = []
-        refs.reserveCapacity(n)
-        for l in fleet.labels { refs.append(try store.seriesRef(for: l)) }
-        var batch = SampleBatch(capacity: n)
-        var accepted = 0, rejected = 0
+        var fds: [Int32] = []
+        defer { for fd in fds { close(fd) } }
+        for f in files {
+            let fd = open(f, O_RDONLY)
+            guard fd >= 0 else { throw BenchError("cannot open \(f): \(String(cString: strerror(errno)))") }
+            fds.append(fd)
+        }
         var lastLog = t0
-        for k in 0..<fleet.points {
-            batch.removeAll()
-            let t = fleet.time(k)
-            for s in 0..<n { batch.append(refs[s], t, fleet.value(s, k)) }
-            let r = try store.append(batch)
-            accepted += r.accepted
-            rejected += r.rejected.count
-            if Tools.now() - lastLog > 10 {
-                lastLog = Tools.now()
-                Tools.log("stratus: round \(k + 1)/\(fleet.points), \(Int(Double(accepted) / (lastLog - t0))) samples/s")
-            }
+        let summary = try PipelinedImporter(store: store).run(fds.map { ImportInput(fd: $0, format: .vmJSON) }, progressInterval: 10) { p in
+            guard !p.done, Tools.now() - lastLog > 10 else { return }
+            lastLog = Tools.now()
+            Tools.log("stratus: \(p.bytesRead >> 20) MiB read, \(Int(Double(p.samples) / (lastLog - t0))) samples/s")
         }
         try store.flush()
         let elapsed = Tools.now() - t0
+        if summary.rejectedLines > 0 || summary.rejectedSamples > 0 { for l in summary.report() { Tools.log("stratus: \(l)") } }
         return StratusIngestFigures(
-            series: n, samples: fleet.sampleCount, accepted: accepted, rejected: rejected, ingestSeconds: elapsed,
+            series: fleet.seriesCount, samples: fleet.sampleCount, accepted: summary.accepted,
+            rejected: summary.rejectedSamples + summary.rejectedLines, ingestSeconds: elapsed,
             diskBytesAfterFlush: Tools.diskUsage(dir), vmHWM: Tools.procStatus(0, "VmHWM"), vmRSS: Tools.procStatus(0, "VmRSS"),
             memoryFootprint: store.memoryFootprint)
+    }
+}
+
+/// The figures of the bulk-API mode.
+struct BulkIngestFigures: Codable {
+    var samples: Int
+    var accepted: Int
+    /// Seconds inside `seriesRef`, `append` and the final `flush()`; generating batches is not counted.
+    var appendSeconds: Double
+}
+
+/// `StratusBench bulk-ingest`: the store's bulk API alone — series-major `SampleBatch`es of up to
+/// 100 k samples (each series' hour of points together, as an import file has them), generation
+/// not timed, `append` and the final `flush()` timed. One JSON line.
+struct BulkIngest: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "bulk-ingest", abstract: "Child: the bulk append API alone (one JSON line).")
+
+    @OptionGroup var size: FleetOptions
+    @Option(help: "Store directory (created; removed by the caller).") var dir: String
+
+    func run() async throws {
+        let fleet = size.fleet()
+        let store = try RocksMetricStore(path: dir + "/metrics", options: benchStoreOptions())
+        let figures = try await OffPool.run { () throws -> BulkIngestFigures in
+            var timed = 0.0
+            var t = Tools.now()
+            var refs: [SeriesRef] = []
+            for l in fleet.labels { refs.append(try store.seriesRef(for: l)) }
+            timed += Tools.now() - t
+            var batch = SampleBatch(capacity: 100_000 + 360)
+            var accepted = 0
+            let perChunk = 360
+            var chunkStart = 0
+            while chunkStart < fleet.points {
+                let chunkEnd = min(fleet.points, chunkStart + perChunk)
+                for s in 0..<fleet.seriesCount {
+                    for k in chunkStart..<chunkEnd { batch.append(refs[s], fleet.time(k), fleet.value(s, k)) }
+                    if batch.count >= 100_000 || (s == fleet.seriesCount - 1 && chunkEnd == fleet.points) {
+                        t = Tools.now()
+                        accepted += try store.append(batch).accepted
+                        timed += Tools.now() - t
+                        batch.removeAll()
+                    }
+                }
+                chunkStart = chunkEnd
+            }
+            t = Tools.now()
+            try store.flush()
+            timed += Tools.now() - t
+            return BulkIngestFigures(samples: fleet.sampleCount, accepted: accepted, appendSeconds: timed)
+        }
+        FileHandle.standardOutput.write(try JSONEncoder().encode(figures) + Data("\n".utf8))
+        store.close()
     }
 }
 

@@ -1,3 +1,4 @@
+import ArgumentParser
 import Foundation
 import StratusMetrics
 
@@ -132,4 +133,19 @@ final class VictoriaMetrics {
 struct BenchError: Error, CustomStringConvertible {
     let description: String
     init(_ d: String) { description = d }
+}
+
+/// `StratusBench write-vm-files`: only writes the fleet's VictoriaMetrics JSON-lines files (for
+/// profiling the import path by hand).
+struct WriteVMFiles: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "write-vm-files", abstract: "Write the fleet's JSON-lines import files.")
+
+    @OptionGroup var size: FleetOptions
+    @Option(help: "Directory (created).") var dir: String
+    @Option(help: "Number of files.") var files = 2
+
+    func run() async throws {
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        for p in try writeVMFiles(size.fleet(), dir: dir, files: files) { print(p) }
+    }
 }

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 @testable import StratusMetrics
 
-/// `MetricImporter` end to end on a pipe/file into a store: every good sample stored, every bad line
+/// `PipelinedImporter` (what `stratus import` runs) end to end on a pipe/file into a store: every good sample stored, every bad line
 /// counted with its number, long lines across read chunks, a last line without newline.
 @Suite struct ImportStreamTests {
     /// Writes `text` to a temp file and returns an open descriptor for it.
@@ -40,7 +40,7 @@ import Testing
         defer { close(fd); try? FileManager.default.removeItem(at: url) }
         let store = MemoryMetricStore()
         var reports: [ImportProgress] = []
-        let summary = try MetricImporter(store: store, batchSize: 2).run(fd: fd, format: .prometheus, totalBytes: Int64(text.utf8.count)) {
+        let summary = try PipelinedImporter(store: store, batchSize: 2).run([ImportInput(fd: fd, format: .prometheus, totalBytes: Int64(text.utf8.count))]) {
             reports.append($0)
         }
         #expect(summary.accepted == 4)
@@ -68,7 +68,7 @@ import Testing
         defer { close(fd); try? FileManager.default.removeItem(at: url) }
         let store = MemoryMetricStore()
         // No format given: the first data line (`{`) picks vm-json.
-        let summary = try MetricImporter(store: store, batchSize: 1000).run(fd: fd, format: nil)
+        let summary = try PipelinedImporter(store: store, batchSize: 1000).run([ImportInput(fd: fd, format: nil)])
         #expect(summary.accepted == 50 * 200)
         #expect(summary.parseRejections[.lengthMismatch]?.firstLines == [52])
         let got = try await store.select([.equal("VMUuid", "vm-7")], from: 0, to: .max)

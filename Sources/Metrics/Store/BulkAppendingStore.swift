@@ -28,6 +28,14 @@ public struct SampleBatch: Sendable {
         values.append(value)
     }
 
+    /// Appends samples of one series: `timestamps[k]` with `values[k]` (equal counts).
+    public mutating func append(_ ref: SeriesRef, _ timestamps: [Int64], _ values: [Double]) {
+        precondition(timestamps.count == values.count, "SampleBatch.append: \(timestamps.count) timestamps but \(values.count) values")
+        refs.append(contentsOf: repeatElement(ref, count: timestamps.count))
+        self.timestamps.append(contentsOf: timestamps)
+        self.values.append(contentsOf: values)
+    }
+
     /// Empties the batch and keeps its capacity.
     public mutating func removeAll() {
         refs.removeAll(keepingCapacity: true)

@@ -62,44 +62,136 @@ extension RocksMetricStore {
         let cutoff = retentionCutoff()
         let (report, offset, walGrowth) = try state.withLock { s throws -> (WriteReport, Int, Int) in
             try ensureOpen(s, "append to")
-            for ref in batch.refs where !s.index.contains(ref.id) {
-                throw MetricsError.invalidSample("series ref \(ref.id)", reason: "this store did not hand out that series reference")
+            var lastChecked: UInt64 = 0
+            for ref in batch.refs where ref.id != lastChecked {
+                guard s.index.contains(ref.id) else {
+                    throw MetricsError.invalidSample("series ref \(ref.id)", reason: "this store did not hand out that series reference")
+                }
+                lastChecked = ref.id
             }
             var report = WriteReport()
             var ctx = IngestContext()
-            s.acceptedIDs.removeAll(keepingCapacity: true)
-            s.acceptedTimestamps.removeAll(keepingCapacity: true)
-            s.acceptedValues.removeAll(keepingCapacity: true)
-            batch.refs.withUnsafeBufferPointer { refs in
-                batch.timestamps.withUnsafeBufferPointer { ts in
-                    batch.values.withUnsafeBufferPointer { vs in
-                        for i in 0..<refs.count {
-                            let id = refs[i].id, t = ts[i], v = vs[i]
-                            if let reason = check(id, t, cutoff: cutoff, &s) {
-                                report.rejected.append(rejection(id, t, v, reason, cutoff: cutoff, &s))
-                                continue
-                            }
-                            s.acceptedIDs.append(id)
-                            s.acceptedTimestamps.append(t)
-                            s.acceptedValues.append(v)
-                        }
+            // The accepted samples: the batch itself until a sample is refused, then copies.
+            let filtered = filterAccepted(batch, cutoff: cutoff, &s, &report)
+            let ids = filtered ? s.acceptedIDs : [], ts = filtered ? s.acceptedTimestamps : batch.timestamps
+            let vs = filtered ? s.acceptedValues : batch.values
+            report.accepted = filtered ? ids.count : batch.count
+            guard report.accepted > 0 else { return (report, 0, 0) }
+            if filtered {
+                try acceptAll(ids, ts, vs, &s, &ctx)
+            } else {
+                try batch.refs.withUnsafeBufferPointer { refs in
+                    try refs.withMemoryRebound(to: UInt64.self) { try acceptAll($0, ts, vs, &s, &ctx) }
+                }
+            }
+            let used = ts.withUnsafeBufferPointer { t in
+                vs.withUnsafeBufferPointer { v in
+                    if filtered {
+                        return ids.withUnsafeBufferPointer { WALRecord.encodeSamples(ids: $0, timestamps: t, values: v, into: &s.walBuffer) }
+                    }
+                    return batch.refs.withUnsafeBufferPointer { refs in
+                        refs.withMemoryRebound(to: UInt64.self) { WALRecord.encodeSamples(ids: $0, timestamps: t, values: v, into: &s.walBuffer) }
                     }
                 }
             }
-            report.accepted = s.acceptedIDs.count
-            guard report.accepted > 0 else { return (report, 0, 0) }
-            for i in 0..<s.acceptedIDs.count {
-                try accept(s.acceptedIDs[i], s.acceptedTimestamps[i], s.acceptedValues[i], &s, &ctx)
-            }
-            WALRecord.samples(ids: s.acceptedIDs, timestamps: s.acceptedTimestamps, values: s.acceptedValues, into: &s.walBuffer)
-            let offset = try wal.append(s.walBuffer)
-            if s.walBuffer.capacity > 1 << 20 { s.walBuffer = [] }
+            let offset = try s.walBuffer.withUnsafeBytes { try wal.append(UnsafeRawBufferPointer(rebasing: $0[..<used])) }
+            if s.walBuffer.count > 8 << 20 { s.walBuffer = [] }
             try finish(&ctx, &s)
             return (report, offset, offset - s.walBytesAtCheckpoint)
         }
         if offset > 0 { try wal.sync(through: offset) }
         if walGrowth > options.checkpointWALBytes { try checkpoint() }
         return report
+    }
+
+    /// Checks every sample; returns false when all pass (nothing copied), else true with the
+    /// accepted ones in `s.accepted*` and the refusals in `report`. A run of one series with
+    /// rising times passes whole when its first sample does (the checks are thresholds on time).
+    private func filterAccepted(_ batch: SampleBatch, cutoff: Int64, _ s: inout EngineState, _ report: inout WriteReport) -> Bool {
+        var filtered = false
+        batch.refs.withUnsafeBufferPointer { refs in
+            batch.timestamps.withUnsafeBufferPointer { ts in
+                batch.values.withUnsafeBufferPointer { vs in
+                    let n = refs.count
+                    var i = 0
+                    while i < n {
+                        let id = refs[i].id
+                        var j = i + 1
+                        while j < n && refs[j].id == id && ts[j] > ts[j - 1] { j += 1 }
+                        if check(id, ts[i], cutoff: cutoff, &s) == nil {
+                            if filtered { for k in i..<j { keep(id, ts[k], vs[k], &s) } }
+                        } else {
+                            if !filtered {
+                                filtered = true
+                                s.acceptedIDs.removeAll(keepingCapacity: true)
+                                s.acceptedTimestamps.removeAll(keepingCapacity: true)
+                                s.acceptedValues.removeAll(keepingCapacity: true)
+                                for k in 0..<i { keep(refs[k].id, ts[k], vs[k], &s) }
+                            }
+                            for k in i..<j {
+                                if let reason = check(id, ts[k], cutoff: cutoff, &s) {
+                                    report.rejected.append(rejection(id, ts[k], vs[k], reason, cutoff: cutoff, &s))
+                                } else {
+                                    keep(id, ts[k], vs[k], &s)
+                                }
+                            }
+                        }
+                        i = j
+                    }
+                }
+            }
+        }
+        return filtered
+    }
+
+    @inline(__always)
+    private func keep(_ id: UInt64, _ t: Int64, _ v: Double, _ s: inout EngineState) {
+        s.acceptedIDs.append(id)
+        s.acceptedTimestamps.append(t)
+        s.acceptedValues.append(v)
+    }
+
+    /// Puts accepted samples into the heads. A run of one series that extends its head within the
+    /// head's hour and size appends in a tight loop (one lookup, the builder hot in cache); every
+    /// other sample goes through `accept`.
+    private func acceptAll<IDs: RandomAccessCollection<UInt64>>(
+        _ ids: IDs, _ ts: [Int64], _ vs: [Double], _ s: inout EngineState, _ ctx: inout IngestContext
+    ) throws where IDs.Index == Int {
+        let n = ts.count
+        let maxSamples = options.maxChunkSamples
+        try ts.withUnsafeBufferPointer { ts in
+            try vs.withUnsafeBufferPointer { vs in
+                var i = 0
+                while i < n {
+                    let id = ids[i]
+                    let slot = Int(id) - 1
+                    var k = i
+                    if s.heads[slot].newest != .min, let maxT = s.heads[slot].builder?.maxT {
+                        let partitionEnd = MetricKey.partition(maxT)
+                        var last = maxT
+                        var room = maxSamples - s.heads[slot].builder!.count
+                        // Never bind the builder to a local: a second reference makes each append copy it.
+                        while k < n && room > 0 && ids[k] == id {
+                            let t = ts[k]
+                            guard t > last && t <= partitionEnd else { break }
+                            s.heads[slot].builder!.append(t, vs[k])
+                            last = t
+                            room -= 1
+                            k += 1
+                        }
+                        if k > i {
+                            s.heads[slot].dirty = true
+                            if last > s.heads[slot].newest { s.heads[slot].newest = last }
+                        }
+                    }
+                    if k == i {
+                        try accept(id, ts[i], vs[i], &s, &ctx)
+                        k = i + 1
+                    }
+                    i = k
+                }
+            }
+        }
     }
 
     /// Resolves (creating) every sample's series, refusing new series past the limit, then appends.
@@ -209,9 +301,9 @@ extension RocksMetricStore {
     /// Queues head `b` of series `id` as a closed chunk (`C` + `Q`, and its `H` removed) and empties the head.
     func cut(_ id: UInt64, _ b: ChunkBuilder, _ s: inout EngineState, _ ctx: inout IngestContext) {
         let partition = MetricKey.partition(b.maxT)
-        ctx.batch.put(MetricKey.chunk(id, maxT: b.maxT), b.bytes())
-        ctx.batch.put(MetricKey.queue(hour: partition, id: id), [])
-        ctx.batch.delete(MetricKey.head(id))
+        ctx.chunkPuts.append((MetricKey.chunk(id, maxT: b.maxT), b.bytes()))
+        ctx.queueKeys.append(MetricKey.queue(hour: partition, id: id))
+        ctx.headDeletes.append(MetricKey.head(id))
         s.heads[Int(id) - 1].builder = nil
         s.headClosed(partition: partition)
     }
@@ -240,14 +332,14 @@ extension RocksMetricStore {
         s.heads[slot].builder = b
         if !first.isEmpty {
             let maxT = first[first.count - 1].timestamp
-            ctx.batch.put(MetricKey.chunk(id, maxT: maxT), ChunkCodec.encode(first))
-            ctx.batch.put(MetricKey.queue(hour: MetricKey.partition(maxT), id: id), [])
+            ctx.chunkPuts.append((MetricKey.chunk(id, maxT: maxT), ChunkCodec.encode(first)))
+            ctx.queueKeys.append(MetricKey.queue(hour: MetricKey.partition(maxT), id: id))
         }
     }
 
     /// Writes the batch's cuts, then merges the samples older than their heads into the stored chunks.
     func finish(_ ctx: inout IngestContext, _ s: inout EngineState) throws {
-        if ctx.batch.count > 0 { try db.write(ctx.batch, sync: false) }
+        if let batch = ctx.writeBatch() { try db.write(batch, sync: false) }
         for (id, points) in ctx.older { try mergeIntoChunks(id, points) }
     }
 
@@ -282,8 +374,24 @@ extension RocksMetricStore {
 
 /// What one batch leaves to do after its samples went through the heads.
 struct IngestContext {
-    /// Closed chunks (cuts, splits) to write.
-    let batch = RocksWriteBatch()
+    /// Closed chunks (cuts, splits) to write, in the order made.
+    var chunkPuts: [(key: [UInt8], value: [UInt8])] = []
+    /// Rollup queue entries of those chunks.
+    var queueKeys: [[UInt8]] = []
+    /// Heads the cuts closed.
+    var headDeletes: [[UInt8]] = []
+
+    /// One write batch with the chunks, then the queue entries, then the head deletions: grouped
+    /// by key kind, so RocksDB's memtable inserts mostly ascend (far cheaper than interleaved).
+    /// Keys of different kinds never collide, so the grouping keeps every key's last write. Nil when empty.
+    func writeBatch() -> RocksWriteBatch? {
+        guard !chunkPuts.isEmpty || !queueKeys.isEmpty || !headDeletes.isEmpty else { return nil }
+        let batch = RocksWriteBatch()
+        for (k, v) in chunkPuts { batch.put(k, v) }
+        for k in queueKeys { batch.put(k, []) }
+        for k in headDeletes { batch.delete(k) }
+        return batch
+    }
     /// Samples older than their series' head, per series, in arrival order.
     var older: [UInt64: [Point]] = [:]
 }

@@ -80,12 +80,13 @@ public final class RocksMetricStore: AggregatingStore, BulkAppendingStore {
         try db.compactAll()
     }
 
-    /// Bytes of memory held by the in-memory index and heads (for the 1 KiB/series budget).
+    /// Bytes of memory held by the in-memory index and heads (for the 1 KiB/series budget); the
+    /// ingest path's reusable WAL scratch buffer (sized by the largest batch, not by series) is not counted.
     public var memoryFootprint: Int {
         state.withLock { s in
             var bytes = s.index.memoryFootprint + s.heads.capacity * MemoryLayout<HeadSeries>.stride
             for h in s.heads { if let b = h.builder { bytes += b.memoryFootprint } }
-            return bytes + s.walBuffer.capacity
+            return bytes
         }
     }
 

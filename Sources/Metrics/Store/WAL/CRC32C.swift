@@ -1,5 +1,5 @@
-/// CRC-32C (Castagnoli), the checksum of every WAL record; table-driven, 8 bytes per step.
-enum CRC32C {
+/// CRC-32C (Castagnoli), the checksum of every WAL record and agent spool file; table-driven, 8 bytes per step.
+public enum CRC32C {
     private static let tables: [[UInt32]] = {
         var t = [[UInt32]](repeating: [UInt32](repeating: 0, count: 256), count: 8)
         for i in 0..<256 {
@@ -13,29 +13,37 @@ enum CRC32C {
         return t
     }()
 
+    /// The eight tables in one buffer (table k at k·256), for unchecked loads.
+    // nonisolated(unsafe): written once by the lazy initializer, only read afterwards.
+    nonisolated(unsafe) private static let flat: UnsafeMutablePointer<UInt32> = {
+        let p = UnsafeMutablePointer<UInt32>.allocate(capacity: 8 * 256)
+        for k in 0..<8 { for i in 0..<256 { p[k * 256 + i] = tables[k][i] } }
+        return p
+    }()
+
     /// The checksum of `bytes`.
-    static func checksum(_ bytes: UnsafeRawBufferPointer) -> UInt32 {
+    public static func checksum(_ bytes: UnsafeRawBufferPointer) -> UInt32 {
         var crc: UInt32 = 0xFFFF_FFFF
-        tables.withUnsafeBufferPointer { tb in
-            let t0 = tb[0], t1 = tb[1], t2 = tb[2], t3 = tb[3], t4 = tb[4], t5 = tb[5], t6 = tb[6], t7 = tb[7]
-            var i = 0
-            let n = bytes.count
-            while i + 8 <= n {
-                let lo = UInt32(bytes[i]) | UInt32(bytes[i + 1]) << 8 | UInt32(bytes[i + 2]) << 16 | UInt32(bytes[i + 3]) << 24
-                let x = crc ^ lo
-                crc = t7[Int(x & 0xFF)] ^ t6[Int((x >> 8) & 0xFF)] ^ t5[Int((x >> 16) & 0xFF)] ^ t4[Int(x >> 24)]
-                    ^ t3[Int(bytes[i + 4])] ^ t2[Int(bytes[i + 5])] ^ t1[Int(bytes[i + 6])] ^ t0[Int(bytes[i + 7])]
-                i += 8
-            }
-            while i < n {
-                crc = (crc >> 8) ^ t0[Int((crc ^ UInt32(bytes[i])) & 0xFF)]
-                i += 1
-            }
+        let n = bytes.count
+        guard n > 0, let base = bytes.baseAddress else { return 0 }
+        let t = flat
+        var i = 0
+        while i + 8 <= n {
+            let w = UInt64(littleEndian: base.loadUnaligned(fromByteOffset: i, as: UInt64.self))
+            let x = crc ^ UInt32(truncatingIfNeeded: w)
+            let hi = UInt32(truncatingIfNeeded: w >> 32)
+            crc = t[7 * 256 + Int(x & 0xFF)] ^ t[6 * 256 + Int((x >> 8) & 0xFF)] ^ t[5 * 256 + Int((x >> 16) & 0xFF)] ^ t[4 * 256 + Int(x >> 24)]
+                ^ t[3 * 256 + Int(hi & 0xFF)] ^ t[2 * 256 + Int((hi >> 8) & 0xFF)] ^ t[1 * 256 + Int((hi >> 16) & 0xFF)] ^ t[Int(hi >> 24)]
+            i += 8
+        }
+        while i < n {
+            crc = (crc >> 8) ^ t[Int((crc ^ UInt32(base.load(fromByteOffset: i, as: UInt8.self))) & 0xFF)]
+            i += 1
         }
         return ~crc
     }
 
-    static func checksum(_ bytes: [UInt8]) -> UInt32 {
+    public static func checksum(_ bytes: [UInt8]) -> UInt32 {
         bytes.withUnsafeBytes { checksum($0) }
     }
 }

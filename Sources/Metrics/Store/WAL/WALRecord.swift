@@ -19,27 +19,57 @@ enum WALRecord {
 
     /// Appends a samples record for the parallel arrays to `out` (cleared first).
     static func samples(ids: [UInt64], timestamps: [Int64], values: [Double], into out: inout [UInt8]) {
-        out.removeAll(keepingCapacity: true)
-        out.reserveCapacity(1 + ids.count * 11)
-        out.append(samplesType)
-        var prevT: Int64 = 0
-        var prevID: UInt64 = 0
-        var i = 0
+        let used = ids.withUnsafeBufferPointer { i in
+            timestamps.withUnsafeBufferPointer { t in values.withUnsafeBufferPointer { v in encodeSamples(ids: i, timestamps: t, values: v, into: &out) } }
+        }
+        out.removeLast(out.count - used)
+    }
+
+    /// Writes a samples record for the parallel buffers into `out`'s first bytes and returns its
+    /// length. `out` is scratch space: grown (never shrunk) to the worst case, bytes past the
+    /// returned length are garbage.
+    static func encodeSamples(
+        ids: UnsafeBufferPointer<UInt64>, timestamps: UnsafeBufferPointer<Int64>, values: UnsafeBufferPointer<Double>,
+        into out: inout [UInt8]
+    ) -> Int {
         let n = ids.count
-        while i < n {
-            let t = timestamps[i]
-            var j = i + 1
-            while j < n && timestamps[j] == t { j += 1 }
-            putUVarint(zigzag(t &- prevT), &out)
-            putUVarint(UInt64(j - i), &out)
-            for k in i..<j {
-                putUVarint(zigzag(Int64(bitPattern: ids[k] &- prevID)), &out)
-                prevID = ids[k]
-                let bits = values[k].bitPattern
-                for s in stride(from: 0, to: 64, by: 8) { out.append(UInt8(truncatingIfNeeded: bits >> UInt64(s))) }
+        // Worst case per sample: a group of its own (time delta + count, 10 bytes each), the id delta and the value.
+        let bound = 1 + n * 38
+        if out.count < bound { out.append(contentsOf: repeatElement(0, count: bound - out.count)) }
+        return out.withUnsafeMutableBufferPointer { buf -> Int in
+            let p = buf.baseAddress!
+            var o = 0
+            @inline(__always) func put(_ value: UInt64) {
+                var v = value
+                while v >= 0x80 {
+                    p[o] = UInt8(truncatingIfNeeded: v) | 0x80
+                    o += 1
+                    v >>= 7
+                }
+                p[o] = UInt8(truncatingIfNeeded: v)
+                o += 1
             }
-            prevT = t
-            i = j
+            p[o] = samplesType
+            o += 1
+            var prevT: Int64 = 0
+            var prevID: UInt64 = 0
+            var i = 0
+            while i < n {
+                let t = timestamps[i]
+                var j = i + 1
+                while j < n && timestamps[j] == t { j += 1 }
+                put(zigzag(t &- prevT))
+                put(UInt64(j - i))
+                for k in i..<j {
+                    put(zigzag(Int64(bitPattern: ids[k] &- prevID)))
+                    prevID = ids[k]
+                    UnsafeMutableRawPointer(p + o).storeBytes(of: values[k].bitPattern.littleEndian, as: UInt64.self)
+                    o += 8
+                }
+                prevT = t
+                i = j
+            }
+            return o
         }
     }
 

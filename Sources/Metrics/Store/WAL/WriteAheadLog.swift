@@ -82,6 +82,12 @@ final class WriteAheadLog: Sendable {
     /// Not durable until `sync(through:)` returns.
     @discardableResult
     func append(_ payload: [UInt8]) throws -> Int {
+        try payload.withUnsafeBytes { try append($0) }
+    }
+
+    /// Writes one record from raw bytes; see `append(_: [UInt8])`.
+    @discardableResult
+    func append(_ payload: UnsafeRawBufferPointer) throws -> Int {
         if state.withLock({ $0.segmentBytes >= Self.segmentLimit }) { _ = try roll() }
         return try state.withLock { s throws(MetricsError) -> Int in
             guard !s.closed else { throw MetricsError.storage(operation: "append to WAL", message: "the WAL in \(directory) is closed") }
@@ -99,12 +105,12 @@ final class WriteAheadLog: Sendable {
         }
     }
 
-    private static func writeAll(_ fd: Int32, _ header: [UInt8], _ payload: [UInt8], segment: String) throws(MetricsError) {
-        let total = header.count + payload.count
+    private static func writeAll(_ fd: Int32, _ header: [UInt8], _ p: UnsafeRawBufferPointer, segment: String) throws(MetricsError) {
+        let total = header.count + p.count
         var done = 0
         while done < total {
             let n: Int = header.withUnsafeBytes { h in
-                payload.withUnsafeBytes { p in
+                do {
                     var iov: [iovec] = []
                     if done < h.count {
                         iov.append(iovec(iov_base: UnsafeMutableRawPointer(mutating: h.baseAddress! + done), iov_len: h.count - done))
