@@ -71,7 +71,7 @@ let package = Package(
         .target(
             name: "Agent",
             dependencies: [
-                "Control", "StratusMetrics", "Libvirt",
+                "Control", "StratusMetrics", "Libvirt", "CCurl",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

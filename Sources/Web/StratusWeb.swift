@@ -1,6 +1,7 @@
 import Control
 import Hummingbird
 import Logging
+import ServiceLifecycle
 import StratusMetrics
 
 /// Everything the web layer reads from: the other modules' public APIs, and the clock.
@@ -10,12 +11,16 @@ public struct WebDependencies: Sendable {
     public var clock: any WallClock
     /// The collection interval in ms (the default ZWatch period and chart resolution).
     public var collectionInterval: Int64
+    /// Agent hosts and their token hashes (default: the inventory, when it keeps them).
+    public var agentTokens: (any AgentTokenStore)?
 
-    public init(inventory: any InventoryStore, metricStore: any MetricStore, clock: any WallClock, collectionInterval: Int64) {
+    public init(inventory: any InventoryStore, metricStore: any MetricStore, clock: any WallClock, collectionInterval: Int64,
+                agentTokens: (any AgentTokenStore)? = nil) {
         self.inventory = inventory
         self.metricStore = metricStore
         self.clock = clock
         self.collectionInterval = collectionInterval
+        self.agentTokens = agentTokens ?? (inventory as? any AgentTokenStore)
     }
 }
 
@@ -23,13 +28,19 @@ public struct WebDependencies: Sendable {
 /// the dashboard pages, `/healthz`.
 public enum StratusWeb {
     public static func router(_ deps: WebDependencies) async throws -> Router<StratusRequestContext> {
+        try await build(deps, logger: Logger(label: "stratus.web")).router
+    }
+
+    /// The router and the background services its routes need (the agent liveness check).
+    static func build(_ deps: WebDependencies, logger: Logger) async throws -> (router: Router<StratusRequestContext>, services: [any Service]) {
         let pages = try await PageRenderer.load()
         let router = Router(context: StratusRequestContext.self)
         router.add(middleware: APIErrorMiddleware())
         // Sessions everywhere; on /api/v1 also HTTP Basic (Grafana, promtool).
-        router.add(middleware: PrometheusAuthMiddleware(
+        // The agent's calls carry their host token instead (AgentRoutes checks it).
+        router.add(middleware: AgentAwareAuthMiddleware(other: PrometheusAuthMiddleware(
             sessions: AuthMiddleware(inventory: deps.inventory, clock: deps.clock),
-            basic: BasicAuthenticator(inventory: deps.inventory, clock: deps.clock)))
+            basic: BasicAuthenticator(inventory: deps.inventory, clock: deps.clock))))
         HealthRoutes().register(on: router)
         AccountRoutes(accounts: AccountService(inventory: deps.inventory), clock: deps.clock, pages: pages).register(on: router)
         InventoryRoutes(inventory: deps.inventory).register(on: router)
@@ -38,15 +49,26 @@ public enum StratusWeb {
             .addRoutes(to: router)
         let reader = MetricReader(store: deps.metricStore, clock: deps.clock, interval: deps.collectionInterval)
         PageRoutes(inventory: deps.inventory, metrics: reader, pages: pages).register(on: router)
-        return router
+        var services: [any Service] = []
+        if let tokens = deps.agentTokens {
+            let agentLogger = logger
+            let tracker = AgentHostTracker(inventory: deps.inventory, clock: deps.clock, interval: deps.collectionInterval, logger: agentLogger)
+            let ingest = (deps.metricStore as? any BulkAppendingStore).map { AgentIngest(store: $0, clock: deps.clock) }
+            AgentRoutes(inventory: deps.inventory, tokens: tokens, auth: AgentTokenAuth(tokens: tokens), tracker: tracker,
+                        ingest: ingest, clock: deps.clock, interval: deps.collectionInterval).register(on: router)
+            services.append(AgentLivenessService(tracker: tracker, tokens: tokens, clock: deps.clock,
+                                                 period: max(1000, min(30_000, deps.collectionInterval)), logger: agentLogger))
+        }
+        return (router, services)
     }
 
     /// The application listening on `host:port`.
     public static func application(_ deps: WebDependencies, host: String, port: Int, logger: Logger)
         async throws -> some ApplicationProtocol
     {
-        Application(router: try await router(deps),
-                    configuration: .init(address: .hostname(host, port: port), serverName: "Stratus"),
-                    logger: logger)
+        let (router, services) = try await build(deps, logger: logger)
+        return Application(router: router,
+                           configuration: .init(address: .hostname(host, port: port), serverName: "Stratus"),
+                           services: services, logger: logger)
     }
 }

@@ -41,6 +41,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Collection interval in seconds. [default: 10]")
     var interval: Int?
 
+    @Option(name: .long, help: "Seconds between pings of each libvirt host; 3 missed pings mark it Disconnected. [default: 60]")
+    var pingInterval: Int?
+
     @Option(name: .long, help: "A YAML config file. [default: ./stratus.yaml when present]")
     var config: String?
 
@@ -89,6 +92,7 @@ struct ServeCommand: AsyncParsableCommand {
         // Checks that store nothing come first.
         let dataDir = try StartupChecks.dataDir(config.dataDir)
         try StartupChecks.port(host: config.host, port: config.port)
+        let pingSeconds = try pingIntervalSeconds()
         let hypervisors = try await ServeBootstrap.connect(try ServeBootstrap.hypervisorURIs(config: config, dataDir: dataDir))
 
         let inventory = try SQLiteInventoryStore(path: dataDir.appendingPathComponent("inventory.sqlite").path)
@@ -109,6 +113,14 @@ struct ServeCommand: AsyncParsableCommand {
         let sync = HostSync(inventory: inventory, attachments: attached.map { .init(hostUuid: $0.host.uuid, hypervisor: $0.hypervisor) },
                             logger: logger)
         await sync.syncOnce(at: clock.now())
+        // One monitor per libvirt host: lifecycle events within a second, pings, reconnects, and the
+        // full sync on the collection interval as the safety net.
+        let monitorSettings = HostMonitor.Settings(pingInterval: Int64(pingSeconds) * 1000,
+                                                       syncInterval: Int64(config.interval) * 1000)
+        let monitors = attached.map {
+            HostMonitor(hostUuid: $0.host.uuid, hypervisor: $0.hypervisor, inventory: inventory, clock: SystemControlClock(),
+                        settings: monitorSettings, logger: logger)
+        }
 
         let web = try await StratusWeb.application(
             WebDependencies(inventory: inventory, metricStore: metricStore, clock: clock, collectionInterval: interval),
@@ -121,7 +133,7 @@ struct ServeCommand: AsyncParsableCommand {
         announce("Stratus \(StratusCommand.version) listening on http://\(config.host):\(config.port)  data: \(dataDir.path)  hosts: \(attached.count + (config.localHost ? 1 : 0))")
 
         let group = ServiceGroup(configuration: .init(
-            services: [.init(service: web), .init(service: collection), .init(service: PeriodicSync(sync: sync, clock: clock, interval: interval)),
+            services: [.init(service: web), .init(service: collection), .init(service: HostMonitoring(monitors: monitors)),
                        .init(service: StoreMaintenance(store: metricStore, clock: clock, logger: logger))],
             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         do {
@@ -139,21 +151,37 @@ func announce(_ line: String) {
     FileHandle.standardOutput.write(Data((line + "\n").utf8))
 }
 
-/// Runs `HostSync` on the collection interval until shutdown.
-struct PeriodicSync: Service {
-    let sync: HostSync
-    let clock: any WallClock
-    let interval: Int64
+/// Runs every host's `HostMonitor` (events, pings, reconnects, periodic sync) until shutdown.
+struct HostMonitoring: Service {
+    let monitors: [HostMonitor]
 
     func run() async throws {
-        do {
-            try await cancelWhenGracefulShutdown {
-                try await runOnGrid(clock: clock, interval: interval, startNow: false) { _ in
-                    await sync.syncOnce(at: clock.now())
-                }
-            }
-        } catch is CancellationError {
-            // Graceful shutdown: stop between rounds.
+        // A service that returns early stops the whole group: with no hosts, wait for shutdown.
+        guard !monitors.isEmpty else {
+            try? await gracefulShutdown()
+            return
         }
+        try? await cancelWhenGracefulShutdown {
+            await withTaskGroup(of: Void.self) { group in
+                for m in monitors { group.addTask { await m.run() } }
+            }
+        }
+    }
+}
+
+extension ServeCommand {
+    /// `--ping-interval`, else `STRATUS_PING_INTERVAL`, else 60 s.
+    func pingIntervalSeconds() throws -> Int {
+        var seconds = 60
+        if let v = pingInterval {
+            seconds = v
+        } else if let v = ProcessInfo.processInfo.environment["STRATUS_PING_INTERVAL"], !v.isEmpty {
+            guard let i = Int(v) else { throw StartupError("STRATUS_PING_INTERVAL='\(v)' is not a whole number of seconds") }
+            seconds = i
+        }
+        guard (1...3600).contains(seconds) else {
+            throw StartupError("ping interval \(seconds) s is out of range; use 1-3600 seconds (--ping-interval)")
+        }
+        return seconds
     }
 }

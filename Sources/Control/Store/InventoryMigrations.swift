@@ -83,6 +83,14 @@ enum InventoryMigrations {
                 t.column("expiredDate", .integer).notNull()
             }
         }
+        m.registerMigration("v3: agent tokens") { db in
+            // Only the SHA-256 of each token; one token per host (registering again replaces it).
+            try db.create(table: "agent_token") { t in
+                t.primaryKey("hostUuid", .text).references("host", onDelete: .cascade)
+                t.column("tokenHash", .text).notNull().unique()
+                t.column("createDate", .integer).notNull()
+            }
+        }
         return m
     }
 }

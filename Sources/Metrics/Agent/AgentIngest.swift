@@ -1,0 +1,226 @@
+import NIOCore
+import Synchronization
+
+/// Why the manager refused a whole push.
+public enum AgentIngestError: Error, Equatable, CustomStringConvertible {
+    /// A sample's `HostUuid` label names another host than the one the agent's token belongs to.
+    case foreignHost(series: String, labelHost: String?, tokenHost: String)
+
+    public var description: String {
+        switch self {
+        case let .foreignHost(series, label, token):
+            "series \(series) has HostUuid=\(label.map { "'\($0)'" } ?? "(none)"), but the token belongs to host '\(token)': an agent may only push its own host's series; nothing of this batch was stored"
+        }
+    }
+}
+
+/// Totals since the manager started, and the ingest lag over the recent window.
+public struct AgentIngestStats: Codable, Sendable, Equatable {
+    /// Pushes handled (stored, fully or partly).
+    public var batches: Int
+    /// Samples stored.
+    public var samples: Int
+    /// Samples refused (bad lines, refused labels, too old, past retention).
+    public var rejected: Int
+    /// Request body bytes received (as sent, i.e. compressed).
+    public var bytes: Int
+    public var lagP50Ms: Int64
+    public var lagP99Ms: Int64
+    public var lagMaxMs: Int64
+    public var windowSeconds: Int64
+    /// Agent hosts that pushed within their liveness threshold.
+    public var agentsConnected: Int
+
+    public init(batches: Int, samples: Int, rejected: Int, bytes: Int, lagP50Ms: Int64, lagP99Ms: Int64, lagMaxMs: Int64,
+                windowSeconds: Int64, agentsConnected: Int) {
+        self.batches = batches
+        self.samples = samples
+        self.rejected = rejected
+        self.bytes = bytes
+        self.lagP50Ms = lagP50Ms
+        self.lagP99Ms = lagP99Ms
+        self.lagMaxMs = lagMaxMs
+        self.windowSeconds = windowSeconds
+        self.agentsConnected = agentsConnected
+    }
+}
+
+/// The manager's side of `POST AgentProtocol.metricsPath`: inflate, parse the Prometheus text,
+/// resolve each series text through a shared `SeriesKeyCache` (labels are parsed only for a series
+/// never seen), check that every sample belongs to the pushing host, and append the batch by
+/// reference. Replays are harmless: the store replaces a sample with the same series and timestamp.
+///
+/// `ingest` blocks (gzip, the store's durable append): call it on `NIOThreadPool`.
+public final class AgentIngest: Sendable {
+    private let store: any BulkAppendingStore
+    private let clock: any WallClock
+    private let parser = PrometheusTextParser()
+    private let cache: Mutex<SeriesKeyCache>
+    /// Host uuid → the small number kept as the owner of its cache entries.
+    private let owners = Mutex<[String: UInt32]>([:])
+    private let totals = Mutex<(batches: Int, samples: Int, rejected: Int, bytes: Int)>((0, 0, 0, 0))
+    private let lag: Mutex<IngestLagStats>
+    /// How many rejections a reply lists.
+    static let rejectionsShown = 5
+
+    /// - Parameters:
+    ///   - lagWindow: the sliding window of the lag histogram, in ms.
+    ///   - cacheLimit: series texts remembered (see `SeriesKeyCache`).
+    public init(store: any BulkAppendingStore, clock: any WallClock, lagWindow: Int64 = 60_000, cacheLimit: Int = 1 << 23) {
+        self.store = store
+        self.clock = clock
+        self.cache = Mutex(SeriesKeyCache(initialCapacity: 1 << 16, limit: cacheLimit))
+        self.lag = Mutex(IngestLagStats(window: lagWindow))
+    }
+
+    /// Stores one push from the agent of `hostUuid`. `gzipped` says whether `body` is gzip
+    /// (`Content-Encoding: gzip`) or plain text. Throws `MetricsError.invalidSample` for a body that
+    /// does not inflate, `AgentIngestError.foreignHost` (nothing stored) for another host's series,
+    /// and store failures; bad lines and refused samples are counted in the reply.
+    public func ingest(_ body: ByteBuffer, gzipped: Bool, hostUuid: String) throws -> AgentPushReply {
+        let compressedBytes = body.readableBytes
+        let text = gzipped ? try AgentBatchDecoder.gunzip(body) : Array(body.readableBytesView)
+        let owner = ownerIndex(hostUuid)
+        var reply = AgentPushReply(accepted: 0, rejected: 0, rejections: [])
+        func reject(_ count: Int, _ message: @autoclosure () -> String) {
+            reply.rejected += count
+            if reply.rejections.count < Self.rejectionsShown { reply.rejections.append(message()) }
+        }
+
+        let batch: SampleBatch = try text.withUnsafeBufferPointer { all in
+            // 1. Parse every line; keep where its series text is, and its hash.
+            var starts: [Int] = [], ends: [Int] = [], keys: [SeriesKeyCache.Key] = []
+            var timestamps: [Int64] = [], values: [Double] = []
+            var line = ImportedLine()
+            var lineNumber = 0
+            var i = 0
+            let n = all.count
+            while i < n {
+                var j = i
+                while j < n && all[j] != 0x0A { j += 1 }
+                lineNumber += 1
+                var end = j
+                if end > i && all[end - 1] == 0x0D { end -= 1 }
+                let bytes = UnsafeBufferPointer(rebasing: all[i..<end])
+                do {
+                    if try parser.parse(bytes, lineNumber: lineNumber, into: &line) {
+                        let s = i + line.seriesKey.lowerBound, e = i + line.seriesKey.upperBound
+                        starts.append(s)
+                        ends.append(e)
+                        keys.append(SeriesKeyCache.key(UnsafeBufferPointer(rebasing: all[s..<e])))
+                        timestamps.append(line.timestamps[0])
+                        values.append(line.values[0])
+                    }
+                } catch {
+                    reject(1, "\(error)")
+                }
+                i = j + 1
+            }
+
+            // 2. Known series, under one lock for the whole batch.
+            let count = keys.count
+            var refs = [UInt64](repeating: 0, count: count)   // 0: unresolved (store ids start at 1)
+            var misses: [Int] = []
+            try cache.withLock { c in
+                for k in 0..<count {
+                    if let hit = c.lookup(keys[k]) {
+                        guard hit.owner == owner else {
+                            let text = UnsafeBufferPointer(rebasing: all[starts[k]..<ends[k]])
+                            let labels = try? parser.labels(text, lineNumber: k + 1)
+                            throw AgentIngestError.foreignHost(
+                                series: labels?.description ?? String(decoding: text, as: UTF8.self),
+                                labelHost: labels?["HostUuid"], tokenHost: hostUuid)
+                        }
+                        refs[k] = hit.ref.id
+                    } else {
+                        misses.append(k)
+                    }
+                }
+            }
+
+            // 3. New series: parse the labels once per distinct text, check the host, create.
+            if !misses.isEmpty {
+                var resolved: [SeriesKeyCache.Key: UInt64] = [:]   // 0: refused
+                for k in misses {
+                    if let known = resolved[keys[k]] {
+                        refs[k] = known
+                        if known == 0 { reject(1, "line with series of an earlier refusal") }
+                        continue
+                    }
+                    let seriesText = UnsafeBufferPointer(rebasing: all[starts[k]..<ends[k]])
+                    let labels: Labels
+                    do {
+                        labels = try parser.labels(seriesText, lineNumber: k + 1)
+                    } catch {
+                        resolved[keys[k]] = 0
+                        reject(1, (error as? ImportRejection)?.reason ?? "\(error)")
+                        continue
+                    }
+                    guard labels["HostUuid"] == hostUuid else {
+                        throw AgentIngestError.foreignHost(series: labels.description, labelHost: labels["HostUuid"], tokenHost: hostUuid)
+                    }
+                    do {
+                        let id = try store.seriesRef(for: labels).id
+                        resolved[keys[k]] = id
+                        refs[k] = id
+                    } catch let e as MetricsError {
+                        resolved[keys[k]] = 0
+                        reject(1, e.description)
+                    }
+                }
+                cache.withLock { c in
+                    for (key, id) in resolved where id != 0 { c.insert(key, SeriesRef(id: id), owner: owner) }
+                }
+            }
+
+            var batch = SampleBatch(capacity: count)
+            for k in 0..<count where refs[k] != 0 { batch.append(SeriesRef(id: refs[k]), timestamps[k], values[k]) }
+            return batch
+        }
+
+        // 4. Store, then measure how late the samples became queryable.
+        let report = try store.append(batch)
+        let now = clock.now()
+        reply.accepted = report.accepted
+        for r in report.rejected { reject(1, r.message) }
+        var buckets = [UInt64](repeating: 0, count: IngestLagStats.bucketCount)
+        var maxLag: Int64 = 0
+        for t in batch.timestamps {
+            let l = now - t
+            buckets[IngestLagStats.bucket(l)] += 1
+            if l > maxLag { maxLag = l }
+        }
+        lag.withLock { $0.record(buckets: buckets, max: maxLag, at: now) }
+        totals.withLock {
+            $0.batches += 1
+            $0.samples += reply.accepted
+            $0.rejected += reply.rejected
+            $0.bytes += compressedBytes
+        }
+        return reply
+    }
+
+    /// Convenience for callers holding bytes.
+    public func ingest(_ body: [UInt8], gzipped: Bool, hostUuid: String) throws -> AgentPushReply {
+        try ingest(ByteBuffer(bytes: body), gzipped: gzipped, hostUuid: hostUuid)
+    }
+
+    /// The counters and the lag quantiles now; `agentsConnected` comes from whoever tracks agents.
+    public func stats(agentsConnected: Int = 0) -> AgentIngestStats {
+        let now = clock.now()
+        let t = totals.withLock { $0 }
+        let (lag, window) = lag.withLock { ($0.summary(at: now), $0.window) }
+        return AgentIngestStats(batches: t.batches, samples: t.samples, rejected: t.rejected, bytes: t.bytes,
+                                lagP50Ms: lag.p50, lagP99Ms: lag.p99, lagMaxMs: lag.max, windowSeconds: window / 1000,
+                                agentsConnected: agentsConnected)
+    }
+
+    private func ownerIndex(_ hostUuid: String) -> UInt32 {
+        owners.withLock { o in
+            if let i = o[hostUuid] { return i }
+            let i = UInt32(o.count + 1)
+            o[hostUuid] = i
+            return i
+        }
+    }
+}
