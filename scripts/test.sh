@@ -75,8 +75,8 @@ step "swift test"
 # The lifecycle-event latency test (a virsh change must reach the event log within 1 s) runs
 # alone afterwards: with every other suite running beside it on 2 cores, scheduling delay of the
 # test machine, not Stratus, decides whether it makes the second.
-if swift test --skip-build --skip RealHypervisorEventTests 2>&1 | tee "${ARTIFACTS}/swift-test.log" \
-    && swift test --skip-build --filter RealHypervisorEventTests 2>&1 | tee -a "${ARTIFACTS}/swift-test.log"; then
+if swift test --skip-build --skip ReachTheEventLogWithinASecond 2>&1 | tee "${ARTIFACTS}/swift-test.log" \
+    && swift test --skip-build --filter ReachTheEventLogWithinASecond 2>&1 | tee -a "${ARTIFACTS}/swift-test.log"; then
     swift_result="passed"
 else
     swift_result="FAILED (see artifacts/swift-test.log)"
