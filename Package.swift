@@ -81,7 +81,14 @@ let package = Package(
         ),
         .target(
             name: "Alarms",
-            dependencies: ["StratusMetrics", "Control"],
+            dependencies: [
+                "StratusMetrics", "Control", "CCurl", "COpenSSL",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -104,7 +111,7 @@ let package = Package(
         .executableTarget(
             name: "stratus",
             dependencies: [
-                "Control", "StratusMetrics", "Web", "Libvirt", "Agent",
+                "Control", "StratusMetrics", "Web", "Libvirt", "Agent", "Alarms",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -119,7 +126,7 @@ let package = Package(
         .executableTarget(
             name: "StratusBench",
             dependencies: [
-                "Control", "StratusMetrics", "Web",
+                "Control", "StratusMetrics", "Web", "Alarms",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -161,6 +168,17 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "AlarmsTests",
+            dependencies: [
+                "Alarms", "Control", "StratusMetrics", "Web",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "WebTests",
             dependencies: [
                 "Web", "Control", "StratusMetrics",
@@ -171,7 +189,7 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "Control", "StratusMetrics", "Libvirt", "Web", "Agent",
+                "Control", "StratusMetrics", "Libvirt", "Web", "Agent", "Alarms",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),
             ],
