@@ -138,13 +138,21 @@ public final class AgentIngest: Sendable {
                 }
             }
 
-            // 3. New series: parse the labels once per distinct text, check the host, create.
+            // 3. New series: parse the labels once per distinct text, check the host, then create
+            //    them all in one store call (one lock, one WAL write, one RocksDB batch).
             if !misses.isEmpty {
                 var resolved: [SeriesKeyCache.Key: UInt64] = [:]   // 0: refused
+                var pending: [SeriesKeyCache.Key: Int] = [:]       // key → index in newLabels
+                var newLabels: [Labels] = [], newKeys: [SeriesKeyCache.Key] = []
+                var waiting: [(k: Int, slot: Int)] = []
                 for k in misses {
                     if let known = resolved[keys[k]] {
                         refs[k] = known
                         if known == 0 { reject(1, "line with series of an earlier refusal") }
+                        continue
+                    }
+                    if let slot = pending[keys[k]] {
+                        waiting.append((k, slot))
                         continue
                     }
                     let seriesText = UnsafeBufferPointer(rebasing: all[starts[k]..<ends[k]])
@@ -159,13 +167,28 @@ public final class AgentIngest: Sendable {
                     guard labels["HostUuid"] == hostUuid else {
                         throw AgentIngestError.foreignHost(series: labels.description, labelHost: labels["HostUuid"], tokenHost: hostUuid)
                     }
-                    do {
-                        let id = try store.seriesRef(for: labels).id
-                        resolved[keys[k]] = id
-                        refs[k] = id
-                    } catch let e as MetricsError {
-                        resolved[keys[k]] = 0
-                        reject(1, e.description)
+                    pending[keys[k]] = newLabels.count
+                    waiting.append((k, newLabels.count))
+                    newLabels.append(labels)
+                    newKeys.append(keys[k])
+                }
+                if !newLabels.isEmpty {
+                    let created = try store.seriesRefs(for: newLabels)
+                    var refused = [Bool](repeating: false, count: created.count)
+                    for (slot, r) in created.enumerated() {
+                        switch r {
+                        case let .success(ref): resolved[newKeys[slot]] = ref.id
+                        case .failure: resolved[newKeys[slot]] = 0
+                        }
+                    }
+                    for (k, slot) in waiting {
+                        switch created[slot] {
+                        case let .success(ref):
+                            refs[k] = ref.id
+                        case let .failure(e):
+                            reject(1, refused[slot] ? "line with series of an earlier refusal" : e.description)
+                            refused[slot] = true
+                        }
                     }
                 }
                 cache.withLock { c in

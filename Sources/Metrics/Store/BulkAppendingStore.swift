@@ -49,9 +49,27 @@ public protocol BulkAppendingStore: MetricStore {
     /// The series for `labels`, created if new. Throws `MetricsError.invalidSample` for labels the
     /// store refuses (validation, limits); creating a series past the series limit throws too.
     func seriesRef(for labels: Labels) throws -> SeriesRef
+    /// The series of each label set, created when new; a refused label set gets a failure in its
+    /// slot. Stores that can create many series cheaper at once (one lock, one write) override it.
+    func seriesRefs(for all: [Labels]) throws -> [Result<SeriesRef, MetricsError>]
     /// Stores the batch under the same rules as `write`; durable when it returns. A ref this
     /// store did not hand out throws `MetricsError.invalidSample` before anything is stored.
     func append(_ batch: SampleBatch) throws -> WriteReport
+}
+
+extension BulkAppendingStore {
+    /// One `seriesRef(for:)` per label set.
+    public func seriesRefs(for all: [Labels]) throws -> [Result<SeriesRef, MetricsError>] {
+        all.map { labels in
+            do {
+                return .success(try seriesRef(for: labels))
+            } catch let e as MetricsError {
+                return .failure(e)
+            } catch {
+                return .failure(.invalidSample(labels.description, reason: "\(error)"))
+            }
+        }
+    }
 }
 
 /// Series count and label cardinality, as `/api/v1/status/tsdb` reports them.

@@ -74,9 +74,14 @@ public enum SampleValidator {
         }
     }
 
+    /// `[A-Za-z_][A-Za-z0-9_]*`, checked on the UTF-8 bytes (new series on the ingest path pass here).
     public static func isValidLabelName(_ name: String) -> Bool {
-        guard let first = name.unicodeScalars.first, first == "_" || (first.isASCII && first.properties.isAlphabetic)
-        else { return false }
-        return name.unicodeScalars.allSatisfy { $0 == "_" || ($0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0))) }
+        var first = true
+        for b in name.utf8 {
+            let letter = (b | 0x20) >= UInt8(ascii: "a") && (b | 0x20) <= UInt8(ascii: "z")
+            guard b == UInt8(ascii: "_") || letter || (!first && b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9")) else { return false }
+            first = false
+        }
+        return !first
     }
 }

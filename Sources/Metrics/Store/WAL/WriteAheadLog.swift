@@ -105,6 +105,39 @@ final class WriteAheadLog: Sendable {
         }
     }
 
+    /// Writes several records in one `write(2)`: the payloads are `ranges` of `bytes`, in order.
+    /// Returns the logical offset past the last one; not durable until `sync(through:)` returns.
+    @discardableResult
+    func append(records bytes: UnsafeRawBufferPointer, ranges: [Range<Int>]) throws -> Int {
+        var framed: [UInt8] = []
+        framed.reserveCapacity(bytes.count + 8 * ranges.count)
+        for r in ranges {
+            let payload = UnsafeRawBufferPointer(rebasing: bytes[r])
+            let length = UInt32(payload.count)
+            let crc = CRC32C.checksum(payload)
+            for k in 0..<4 { framed.append(UInt8(truncatingIfNeeded: length >> UInt32(8 * k))) }
+            for k in 0..<4 { framed.append(UInt8(truncatingIfNeeded: crc >> UInt32(8 * k))) }
+            framed.append(contentsOf: payload)
+        }
+        if state.withLock({ $0.segmentBytes >= Self.segmentLimit }) { _ = try roll() }
+        return try state.withLock { s throws(MetricsError) -> Int in
+            guard !s.closed else { throw MetricsError.storage(operation: "append to WAL", message: "the WAL in \(directory) is closed") }
+            let fd = s.fd, segment = Self.segmentPath(directory, s.segment)
+            let failure: MetricsError? = framed.withUnsafeBytes { bytes in
+                do throws(MetricsError) {
+                    try Self.writeAll(fd, [], bytes, segment: segment)
+                    return nil
+                } catch {
+                    return error
+                }
+            }
+            if let failure { throw failure }
+            s.segmentBytes += framed.count
+            s.written += framed.count
+            return s.written
+        }
+    }
+
     private static func writeAll(_ fd: Int32, _ header: [UInt8], _ p: UnsafeRawBufferPointer, segment: String) throws(MetricsError) {
         let total = header.count + p.count
         var done = 0
