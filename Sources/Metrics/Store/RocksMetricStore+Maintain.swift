@@ -1,24 +1,45 @@
 // Checkpoints (heads to `H`, WAL truncation) and the background maintenance pass.
 extension RocksMetricStore {
-    /// Rolls the WAL, writes every dirty head as `H` and `M checkpoint` in one synced batch, then
-    /// deletes the WAL segments before it. With `force` false it is skipped when nothing changed.
+    /// Heads copied per hold of the state lock (and written per RocksDB batch) by a checkpoint.
+    static let checkpointSlice = 32_768
+
+    /// Rolls the WAL, writes every dirty head as `H`, then `M checkpoint` in a synced write (which
+    /// makes the earlier unsynced `H` writes durable too), then deletes the WAL segments before it.
+    ///
+    /// The heads are copied and written in slices of `checkpointSlice`, taking the state lock once
+    /// per slice: with millions of series one hold for all of them stopped every ingest for
+    /// seconds. A head changed after the roll is in the WAL from the new segment on, so copying it
+    /// a little later than the roll is safe (replay of a sample already in its head is idempotent).
     func checkpoint(force: Bool = true) throws {
         try maintenanceLock.withLock { _ in
-            let (segment, heads) = try state.withLock { s throws -> (UInt64, [(UInt64, [UInt8])]) in
+            let (segment, all) = try state.withLock { s throws -> (UInt64, Bool) in
                 let segment = try wal.roll()
-                var heads: [(UInt64, [UInt8])] = []
                 let all = s.checkpointAll
-                for i in s.heads.indices where s.heads[i].dirty || all {
-                    s.heads[i].dirty = false
-                    if let b = s.heads[i].builder, b.count > 0 { heads.append((UInt64(i + 1), b.bytes())) }
-                }
                 s.checkpointAll = true
                 s.walBytesAtCheckpoint = wal.bytesWritten
                 s.lastCheckpointAt = Self.wallClock()
-                return (segment, heads)
+                return (segment, all)
+            }
+            var next = 0
+            while true {
+                let (heads, end) = state.withLock { s -> ([(UInt64, [UInt8])], Int) in
+                    let end = min(s.heads.count, next + Self.checkpointSlice)
+                    var heads: [(UInt64, [UInt8])] = []
+                    guard next < end else { return (heads, end) }
+                    for i in next..<end where s.heads[i].dirty || all {
+                        s.heads[i].dirty = false
+                        if let b = s.heads[i].builder, b.count > 0 { heads.append((UInt64(i + 1), b.bytes())) }
+                    }
+                    return (heads, end)
+                }
+                guard end > next else { break }
+                next = end
+                if heads.isEmpty { continue }
+                let batch = RocksWriteBatch()
+                for (id, bytes) in heads { batch.put(MetricKey.head(id), bytes) }
+                try db.write(batch, sync: false)
             }
             let batch = RocksWriteBatch()
-            for (id, bytes) in heads { batch.put(MetricKey.head(id), bytes) }
             batch.put(MetricKey.checkpoint, BigEndian.bytes(segment))
             try db.write(batch, sync: true)
             state.withLock { $0.checkpointAll = false }
