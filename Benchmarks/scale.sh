@@ -4,10 +4,11 @@
 # 2 minutes). Builds release `stratus`, prints a Markdown table and writes it to
 # Benchmarks/results/scale-latest.md (scale-quick.md for --quick).
 # Usage: bash Benchmarks/scale.sh [--quick] [--hosts N] [--vms M] [--duration 10m] [--connections C]
+#        [--bin PATH]  (an already built stratus, for A/B runs; skips the build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-HOSTS=10000; VMS=100000; DURATION=10m; INTERVAL=10; CONNECTIONS=8; OUT=Benchmarks/results/scale-latest.md; MODE=full
+HOSTS=10000; VMS=100000; DURATION=10m; INTERVAL=10; CONNECTIONS=8; OUT=Benchmarks/results/scale-latest.md; MODE=full; BIN=""
 while [ $# -gt 0 ]; do
     case "$1" in
         --quick) HOSTS=200; VMS=2000; DURATION=2m; MODE=quick; OUT=Benchmarks/results/scale-quick.md ;;
@@ -16,15 +17,18 @@ while [ $# -gt 0 ]; do
         --duration) DURATION="$2"; shift ;;
         --connections) CONNECTIONS="$2"; shift ;;
         --output) OUT="$2"; shift ;;
+        --bin) BIN="$2"; shift ;;
         *) echo "unknown option $1 (see the header of $0)" >&2; exit 2 ;;
     esac
     shift
 done
 for tool in jq curl; do command -v $tool >/dev/null || { echo "scale.sh needs $tool (apt-get install $tool)" >&2; exit 2; }; done
 
-echo "[scale] building release stratus" >&2
-swift build -c release --product stratus 2>&1 | grep -E "error|warning: unre|Build" | tail -5 >&2
-BIN="$(swift build -c release --product stratus --show-bin-path)/stratus"
+if [ -z "$BIN" ]; then
+    echo "[scale] building release stratus" >&2
+    swift build -c release --product stratus 2>&1 | grep -E "error|warning: unre|Build" | tail -5 >&2
+    BIN="$(swift build -c release --product stratus --show-bin-path)/stratus"
+fi
 [ -x "$BIN" ] || { echo "[scale] no binary at $BIN" >&2; exit 1; }
 
 WORK="$(mktemp -d /tmp/stratus-scale.XXXXXX)"
