@@ -100,7 +100,7 @@ extension RocksMetricStore {
             return (report, offset, offset - s.walBytesAtCheckpoint)
         }
         if offset > 0 { try wal.sync(through: offset) }
-        if walGrowth > options.checkpointWALBytes { try checkpoint() }
+        if walGrowth > options.checkpointWALBytes { scheduleCheckpoint() }
         return report
     }
 

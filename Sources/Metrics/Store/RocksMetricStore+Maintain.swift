@@ -1,3 +1,5 @@
+import Foundation
+
 // Checkpoints (heads to `H`, WAL truncation) and the background maintenance pass.
 extension RocksMetricStore {
     /// Heads copied per hold of the state lock (and written per RocksDB batch) by a checkpoint.
@@ -45,6 +47,21 @@ extension RocksMetricStore {
             state.withLock { $0.checkpointAll = false }
             wal.deleteSegments(before: segment)
         }
+    }
+
+    /// Starts a checkpoint on its own thread unless one is pending: the append that crossed
+    /// `checkpointWALBytes` returns at once (its samples are already durable in the WAL) instead
+    /// of holding its caller for the seconds it takes to write millions of heads.
+    func scheduleCheckpoint() {
+        guard checkpointPending.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged else { return }
+        let thread = Thread { [self] in
+            defer { checkpointPending.store(false, ordering: .releasing) }
+            // A failure leaves `checkpointAll` set and the WAL growing: the next append schedules
+            // another, and `maintain` (serve, every minute) runs one and reports the error.
+            try? checkpoint()
+        }
+        thread.name = "stratus-checkpoint"
+        thread.start()
     }
 
     /// Background work, called by serve every minute: closes heads of partitions that ended (so

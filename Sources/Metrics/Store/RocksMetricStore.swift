@@ -27,6 +27,8 @@ public final class RocksMetricStore: AggregatingStore, BulkAppendingStore {
     let state: Mutex<EngineState>
     /// One checkpoint or maintenance pass at a time (taken before `state`, never inside it).
     let maintenanceLock = Mutex<Int>(0)
+    /// A checkpoint started by `append` (past `checkpointWALBytes`) is running or about to.
+    let checkpointPending = Atomic<Bool>(false)
 
     /// Opens or creates the store in directory `path` (RocksDB in `path/db`, the WAL in `path/wal`),
     /// recovering heads and replaying the WAL; a v1 store at `path` is migrated. Throws
