@@ -2,6 +2,7 @@ import Logging
 import NIOPosix
 import ServiceLifecycle
 import StratusMetrics
+import Synchronization
 
 /// Runs the metric store's background work (rollups, retention, WAL checkpoints) once a minute on
 /// the grid, off the cooperative pool. A failed round is logged and retried at the next slot.
@@ -17,10 +18,17 @@ struct StoreMaintenance: Service {
                 try await runOnGrid(clock: clock, interval: interval, startNow: false) { _ in
                     let now = clock.now()
                     do {
-                        let report = try await NIOThreadPool.singleton.runIfActive { try store.maintain(now: now) }
+                        // The round runs on a pool thread, which cancellation cannot reach: a flag
+                        // set on cancellation (graceful shutdown) makes a long retention pass stop.
+                        let stop = StopFlag()
+                        let report = try await withTaskCancellationHandler {
+                            try await NIOThreadPool.singleton.runIfActive { try store.maintain(now: now, shouldStop: { stop.isSet }) }
+                        } onCancel: {
+                            stop.set()
+                        }
                         logger.debug("metric store maintenance", metadata: [
                             "rollups": "\(report.rollupsBuilt)", "checkpointed": "\(report.checkpointed)",
-                            "retention": "\(report.retention.map { "\($0)" } ?? "-")",
+                            "retention": "\(report.retention.map { "\($0)" } ?? (report.retentionSkipped ? "skipped" : "-"))",
                         ])
                     } catch {
                         logger.error("metric store maintenance failed; retrying next minute", metadata: ["error": "\(error)"])
@@ -31,4 +39,11 @@ struct StoreMaintenance: Service {
             // Graceful shutdown: stop between rounds.
         }
     }
+}
+
+/// Set once, from any thread.
+final class StopFlag: Sendable {
+    private let flag = Atomic<Bool>(false)
+    var isSet: Bool { flag.load(ordering: .acquiring) }
+    func set() { flag.store(true, ordering: .releasing) }
 }

@@ -8,12 +8,19 @@ public struct RetentionReport: Sendable, Equatable {
     public var bucketsDeleted: Int
     /// Series with no `C`, `H` or `R` data left, ascending.
     public var emptiedSeries: [UInt64]
+    /// Series whose chunks and rollups were visited (the per-series seeks).
+    public var seriesScanned: Int
+    /// The pass stopped early (`shouldStop`): what it did is kept, the rest is left for a rerun.
+    public var interrupted: Bool
 
-    public init(chunksDeleted: Int = 0, chunksRewritten: Int = 0, bucketsDeleted: Int = 0, emptiedSeries: [UInt64] = []) {
+    public init(chunksDeleted: Int = 0, chunksRewritten: Int = 0, bucketsDeleted: Int = 0, emptiedSeries: [UInt64] = [],
+                seriesScanned: Int = 0, interrupted: Bool = false) {
         self.chunksDeleted = chunksDeleted
         self.chunksRewritten = chunksRewritten
         self.bucketsDeleted = bucketsDeleted
         self.emptiedSeries = emptiedSeries
+        self.seriesScanned = seriesScanned
+        self.interrupted = interrupted
     }
 }
 
@@ -21,6 +28,8 @@ public struct RetentionReport: Sendable, Equatable {
 public enum Retention {
     /// Operations per RocksDB write batch.
     static let operationsPerBatch = 1024
+    /// Series (or `Q` keys) between two `shouldStop` checks.
+    static let seriesPerStopCheck = 256
 
     /// Removes every raw sample with t < cutoff (whole chunks deleted, a chunk straddling the cutoff rewritten
     /// without its old samples), rollup buckets whose end < cutoff, and `Q` entries for hours ending before it.
@@ -29,7 +38,12 @@ public enum Retention {
     /// A rewritten chunk also queues its hour (`Q`) so that its rollups are rebuilt without the
     /// removed samples. Cost: a few seeks per series, so call it when the cutoff has moved by a
     /// useful amount (e.g. hourly, with an hour-aligned cutoff), not per write.
-    public static func run(db: RocksDB, cutoff: Int64) throws -> RetentionReport {
+    ///
+    /// `shouldStop` is asked every `seriesPerStopCheck` series (and `Q` keys); when it answers true
+    /// the pass writes what it has batched and returns with `interrupted` set. Stopping anywhere is
+    /// safe: a rewritten chunk and its `Q` entry go out in the same batch, every other step is a
+    /// plain delete, so a rerun with the same cutoff finishes the work (and redoes nothing twice).
+    public static func run(db: RocksDB, cutoff: Int64, shouldStop: () -> Bool = { false }) throws -> RetentionReport {
         var report = RetentionReport()
         let batch = RocksWriteBatch()
         func flushIfFull() throws {
@@ -37,11 +51,18 @@ public enum Retention {
         }
 
         // Queue entries of hours ending before the cutoff: their samples are all gone.
+        var visited = 0
         try db.scan(prefix: [RollupKeys.queuePrefix]) { key, _ in
             guard key.count == 17, RollupKeys.int64(key, at: 1) < cutoff else { return false }
+            visited += 1
+            if visited % seriesPerStopCheck == 0, shouldStop() { report.interrupted = true; return false }
             batch.delete(key)
             try flushIfFull()
             return true
+        }
+        if report.interrupted {
+            if batch.count > 0 { try db.write(batch, sync: false) }
+            return report
         }
 
         var ids: [UInt64] = []
@@ -54,7 +75,9 @@ public enum Retention {
         }
         let chunks = try db.makeIterator(lower: [RollupKeys.chunkPrefix], upper: [RollupKeys.chunkPrefix + 1])
         let rollups = try db.makeIterator(lower: [RollupKeys.rollupPrefix], upper: [RollupKeys.rollupPrefix + 1])
-        for id in ids {
+        for (n, id) in ids.enumerated() {
+            if n % seriesPerStopCheck == 0, shouldStop() { report.interrupted = true; break }
+            report.seriesScanned += 1
             var hasData = try expireChunks(id, cutoff: cutoff, iterator: chunks, batch: batch, report: &report)
             try flushIfFull()
             for res in RollupResolution.allCases {

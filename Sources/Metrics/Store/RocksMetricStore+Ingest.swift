@@ -77,6 +77,8 @@ extension RocksMetricStore {
             let vs = filtered ? s.acceptedValues : batch.values
             report.accepted = filtered ? ids.count : batch.count
             guard report.accepted > 0 else { return (report, 0, 0) }
+            // Before anything of the batch is logged or stored, so the mark never misses a sample.
+            try noteAccepted(oldest: ts.min()!, &s)
             if filtered {
                 try acceptAll(ids, ts, vs, &s, &ctx)
             } else {
@@ -218,6 +220,18 @@ extension RocksMetricStore {
         }
         report.merge(try append(batch))
         return report
+    }
+
+    /// Keeps `M oldest_sample` at or below every stored sample: lowered, with a synced write, when
+    /// `oldest` is older (rare: the first sample, a backfill); also tracked while a retention pass
+    /// runs, which must not raise the mark above a sample written behind its back.
+    func noteAccepted(oldest: Int64, _ s: inout EngineState) throws {
+        if let during = s.acceptedDuringRetention, oldest < during { s.acceptedDuringRetention = oldest }
+        guard oldest < s.oldestSample else { return }
+        try db.put(MetricKey.oldestSample, BigEndian.bytes(UInt64(bitPattern: oldest)), sync: true)
+        s.oldestSample = oldest
+        // Older than the last pass's cutoff: the next `maintain` runs retention even at the same cutoff.
+        if oldest < s.lastRetentionCutoff { s.lastRetentionCutoff = .min }
     }
 
     // MARK: Per sample

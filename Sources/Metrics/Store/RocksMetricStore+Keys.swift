@@ -5,6 +5,7 @@
 /// | `M` "format" | format version, 1 byte (2) |
 /// | `M` "next_series_id" | next unallocated series id, u64 BE |
 /// | `M` "checkpoint" | first WAL segment to replay, u64 BE |
+/// | `M` "oldest_sample" | no sample or bucket is older, i64 BE (two's complement) |
 /// | `S` labels(canonical) | series id, u64 BE |
 /// | `I` id(u64 BE) | labels(canonical) |
 /// | `P` name 0x00 value 0x00 id(u64 BE) | empty |
@@ -19,6 +20,10 @@ enum MetricKey {
     static let format: [UInt8] = [UInt8(ascii: "M")] + Array("format".utf8)
     static let nextSeriesID: [UInt8] = [UInt8(ascii: "M")] + Array("next_series_id".utf8)
     static let checkpoint: [UInt8] = [UInt8(ascii: "M")] + Array("checkpoint".utf8)
+    /// The retention low-water mark: every sample the store holds (and so every rollup bucket end
+    /// and `Q` hour) is ≥ it. Lowered (synced) before a write with an older sample is logged, raised
+    /// to the cutoff by a completed retention pass; `Int64.max` = nothing stored yet, absent = unknown.
+    static let oldestSample: [UInt8] = [UInt8(ascii: "M")] + Array("oldest_sample".utf8)
 
     static let chunkPrefix = UInt8(ascii: "C")
     static let headPrefix = UInt8(ascii: "H")

@@ -68,9 +68,14 @@ extension RocksMetricStore {
     /// silent series leave memory and rollups can cover them), builds pending rollups, applies the
     /// retention by whole hour partitions once per hour (then drops emptied series from the index
     /// and memory), and checkpoints when due.
+    ///
+    /// Retention is skipped when `M oldest_sample` shows nothing can be older than the cutoff. It
+    /// asks `shouldStop` (and whether the store was closed) every few hundred series; a stopped pass
+    /// keeps what it did and runs again at the next call.
     @discardableResult
-    public func maintain(now: Int64) throws -> MaintenanceReport {
+    public func maintain(now: Int64, shouldStop: () -> Bool = { false }) throws -> MaintenanceReport {
         try checkOpen()
+        let stop = { shouldStop() || self.state.withLock { $0.closed } }
         var report = MaintenanceReport()
         try closeEndedHeads(now: now)
         // In slices under the state lock, so no chunk rewrite (which re-queues its hour) runs
@@ -78,7 +83,7 @@ extension RocksMetricStore {
         while true {
             let built = try state.withLock { _ in try rollups.buildPending(limit: 2_048) }
             report.rollupsBuilt += built
-            if built < 2_048 { break }
+            if built < 2_048 || shouldStop() { break }
         }
         // Physical removal works on whole hour partitions: the cutoff rounds down to the end of the
         // last partition wholly past retention, so no chunk is rewritten and each hour is visited
@@ -86,13 +91,42 @@ extension RocksMetricStore {
         let exact = retentionCutoff(now: now)
         let hour: Int64 = 3_600_000
         let cutoff = exact > 0 ? (exact / hour) * hour + 1 : exact
-        let due = state.withLock { s in
+        let due = state.withLock { s -> Bool in
             guard cutoff > 0, cutoff != s.lastRetentionCutoff else { return false }
             s.lastRetentionCutoff = cutoff
+            if cutoff <= s.oldestSample {
+                report.retentionSkipped = true
+                return false
+            }
+            s.acceptedDuringRetention = .max
             return true
         }
         if due {
-            let r = try Retention.run(db: db, cutoff: cutoff)
+            let r: RetentionReport
+            do {
+                r = try Retention.run(db: db, cutoff: cutoff, shouldStop: stop)
+            } catch {
+                state.withLock { s in
+                    s.acceptedDuringRetention = nil
+                    s.lastRetentionCutoff = .min
+                }
+                throw error
+            }
+            try state.withLock { s in
+                let during = s.acceptedDuringRetention ?? .min
+                s.acceptedDuringRetention = nil
+                guard !r.interrupted else {
+                    s.lastRetentionCutoff = .min
+                    return
+                }
+                // Everything older than the cutoff is gone, except what was written during the pass.
+                let mark = min(cutoff, during)
+                if mark > s.oldestSample {
+                    // Not synced: a lost raise only costs one more full pass.
+                    try db.put(MetricKey.oldestSample, BigEndian.bytes(UInt64(bitPattern: mark)))
+                    s.oldestSample = mark
+                }
+            }
             try dropSeries(r.emptiedSeries)
             report.retention = r
         }

@@ -17,7 +17,11 @@ extension RocksMetricStore {
 
     static func checkFormat(_ db: RocksDB) throws {
         guard let stored = try db.get(MetricKey.format) else {
-            try db.put(MetricKey.format, [MetricKey.formatVersion], sync: true)
+            // A new store holds nothing: retention has nothing to do until a sample lowers the mark.
+            let batch = RocksWriteBatch()
+            batch.put(MetricKey.oldestSample, BigEndian.bytes(UInt64(bitPattern: Int64.max)))
+            batch.put(MetricKey.format, [MetricKey.formatVersion])
+            try db.write(batch, sync: true)
             return
         }
         guard stored == [MetricKey.formatVersion] else {
@@ -35,10 +39,20 @@ extension RocksMetricStore {
         return BigEndian.uint64(bytes[...])
     }
 
+    /// `M oldest_sample`; `Int64.min` (unknown: the next retention pass scans every series) when absent.
+    static func readOldestSample(_ db: RocksDB) throws -> Int64 {
+        guard let bytes = try db.get(MetricKey.oldestSample) else { return .min }
+        guard bytes.count == 8 else {
+            throw MetricsError.corrupt(key: "M oldest_sample", reason: "expected an 8-byte timestamp, found \(bytes.count) bytes")
+        }
+        return Int64(bitPattern: BigEndian.uint64(bytes[...]))
+    }
+
     /// The series index from the `I` keys and the heads from the `H` keys. A head that a stored
     /// chunk already covers (a checkpoint raced a cut) is dropped: the chunk has its samples.
     static func recoverIndexAndHeads(db: RocksDB, options: TSDBOptions) throws -> EngineState {
         var s = EngineState()
+        s.oldestSample = try readOldestSample(db)
         try db.scan(prefix: [MetricKey.labelsPrefix]) { key, value in
             let id = try MetricKey.idOfLabelsKey(key)
             s.index.insert(id: id, canonical: value, labels: try LabelsCodec.decode(value, key: key))
@@ -92,6 +106,9 @@ extension RocksMetricStore {
                     }
                 case .samples:
                     try state.withLock { s in
+                        // Normally noted before the record was logged; a sample that retention
+                        // removed meanwhile comes back here and must be seen by the next pass.
+                        if let oldest = ts.min() { try noteAccepted(oldest: oldest, &s) }
                         var ctx = IngestContext()
                         for i in ids.indices where s.index.contains(ids[i]) {
                             try accept(ids[i], ts[i], vs[i], &s, &ctx)

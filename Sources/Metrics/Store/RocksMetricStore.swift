@@ -148,6 +148,10 @@ struct EngineState {
     var index = SeriesIndex()
     /// The cutoff of the last retention run (hour-aligned); retention runs again only when it moves.
     var lastRetentionCutoff = Int64.min
+    /// `M oldest_sample`: no stored sample is older (`Int64.min` = unknown, `Int64.max` = none yet).
+    var oldestSample = Int64.min
+    /// While a retention pass runs: the oldest sample accepted since it started (`Int64.max` = none).
+    var acceptedDuringRetention: Int64?
     /// Per series id − 1.
     var heads: [HeadSeries] = []
     var nextID: UInt64 = 1

@@ -31,12 +31,16 @@ public struct MaintenanceReport: Sendable, Equatable {
     public var rollupsBuilt: Int
     /// What retention removed, or nil when it did not run.
     public var retention: RetentionReport?
+    /// Retention was due (the cutoff moved) but skipped without visiting any series: no stored
+    /// sample can be older than the cutoff (`M oldest_sample`).
+    public var retentionSkipped: Bool
     /// Whether a checkpoint was written.
     public var checkpointed: Bool
 
-    public init(rollupsBuilt: Int = 0, retention: RetentionReport? = nil, checkpointed: Bool = false) {
+    public init(rollupsBuilt: Int = 0, retention: RetentionReport? = nil, retentionSkipped: Bool = false, checkpointed: Bool = false) {
         self.rollupsBuilt = rollupsBuilt
         self.retention = retention
+        self.retentionSkipped = retentionSkipped
         self.checkpointed = checkpointed
     }
 }
