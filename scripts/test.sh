@@ -6,7 +6,7 @@
 #    STRATUS_QEMU_DOMAIN so the IntegrationTests use it; a trap brings it all down on any exit;
 # 3. swift build --build-tests, then swift test (every suite);
 # 4. the browser test: start `stratus serve` on a fresh data dir, wait for /healthz, run
-#    Tests/browser/test_dashboard.py in headless chromium, stop the server with SIGTERM and check
+#    Tests/browser/test_dashboard.py and test_alarms.py in headless chromium, stop the server with SIGTERM and check
 #    it exits 0 within 10 s.
 #
 # Artefacts (logs, screenshots) go to ./artifacts/. The last line is exactly
@@ -121,10 +121,13 @@ done
 
 if ((healthy)); then
     echo "test: /healthz answers 200"
-    if ! STRATUS_URL="${url}" STRATUS_ADMIN_PASSWORD="${password}" STRATUS_ARTIFACTS="${ARTIFACTS}" \
-        python3 Tests/browser/test_dashboard.py; then
-        browser_ok=0
-    fi
+    # The dashboard, then the alarm pages (topic, endpoint, alarm, test notification delivered).
+    for browser_test in test_dashboard.py test_alarms.py; do
+        if ! STRATUS_URL="${url}" STRATUS_ADMIN_PASSWORD="${password}" STRATUS_ARTIFACTS="${ARTIFACTS}" \
+            python3 "Tests/browser/${browser_test}"; then
+            browser_ok=0
+        fi
+    done
 else
     echo "test: /healthz did not answer 200 within ${HEALTH_WAIT}s" >&2
     browser_ok=0

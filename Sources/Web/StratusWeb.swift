@@ -1,3 +1,4 @@
+import Alarms
 import Control
 import Hummingbird
 import Logging
@@ -13,14 +14,35 @@ public struct WebDependencies: Sendable {
     public var collectionInterval: Int64
     /// Agent hosts and their token hashes (default: the inventory, when it keeps them).
     public var agentTokens: (any AgentTokenStore)?
+    /// The alarm store; when set, the alarm / SNS API and pages are served.
+    public var alarms: (any AlarmStore)?
+    /// Enqueues a test notification for an endpoint (the alarm service, which also wakes its
+    /// dispatcher). nil: the web layer enqueues the outbox entry into `alarms` itself.
+    public var testNotification: TestNotificationHook?
 
     public init(inventory: any InventoryStore, metricStore: any MetricStore, clock: any WallClock, collectionInterval: Int64,
-                agentTokens: (any AgentTokenStore)? = nil) {
+                agentTokens: (any AgentTokenStore)? = nil, alarms: (any AlarmStore)? = nil,
+                testNotification: TestNotificationHook? = nil) {
         self.inventory = inventory
         self.metricStore = metricStore
         self.clock = clock
         self.collectionInterval = collectionInterval
         self.agentTokens = agentTokens ?? (inventory as? any AgentTokenStore)
+        self.alarms = alarms
+        self.testNotification = testNotification
+    }
+}
+
+/// Enqueues a test notification for the endpoint `endpointUuid` on behalf of `requestedBy` and
+/// returns its outbox entry (with its id). Throws `AlarmNotFoundError` for an unknown endpoint.
+public typealias TestNotificationHook = @Sendable (_ endpointUuid: String, _ requestedBy: String) async throws -> OutboxEntry
+
+extension WebDependencies {
+    /// `testNotification`, or the built-in enqueue into `alarms`.
+    func testNotifier(_ store: any AlarmStore) -> TestNotificationHook {
+        if let hook = testNotification { return hook }
+        let clock = self.clock
+        return { uuid, by in try await TestNotifications.enqueue(store: store, endpointUuid: uuid, requestedBy: by, at: clock.now()) }
     }
 }
 
@@ -49,6 +71,13 @@ public enum StratusWeb {
             .addRoutes(to: router)
         let reader = MetricReader(store: deps.metricStore, clock: deps.clock, interval: deps.collectionInterval)
         PageRoutes(inventory: deps.inventory, metrics: reader, pages: pages).register(on: router)
+        if let alarms = deps.alarms {
+            let notify = deps.testNotifier(alarms)
+            AlarmRoutes(store: alarms, clock: deps.clock).register(on: router)
+            SNSRoutes(store: alarms, clock: deps.clock, sendTest: notify).register(on: router)
+            AlarmPages(store: alarms, metrics: reader, inventory: deps.inventory, pages: pages).register(on: router)
+            AlarmEndpointPages(store: alarms, clock: deps.clock, sendTest: notify, pages: pages).register(on: router)
+        }
         var services: [any Service] = []
         if let tokens = deps.agentTokens {
             let agentLogger = logger

@@ -1,3 +1,4 @@
+import Alarms
 import Control
 import Foundation
 import Hummingbird
@@ -42,6 +43,10 @@ public struct APIError: HTTPResponseError {
             case .storage, .corrupt:
                 return APIError(.internalServerError, code: "SYS.1000", description: "internal error", details: e.description)
             }
+        case let e as AlarmValidationError:
+            return APIError(.badRequest, code: "SYS.1007", description: "invalid argument", details: "invalid '\(e.field)': \(e.reason)")
+        case let e as AlarmNotFoundError:
+            return APIError(.notFound, code: "SYS.1006", description: "resource not found", details: e.description)
         case let e as HTTPError:
             return APIError(e.status, code: "SYS.\(e.status.code)", description: e.status.reasonPhrase, details: e.body ?? "")
         default:
