@@ -1,3 +1,4 @@
+import Alarms
 import ArgumentParser
 import Control
 import Foundation
@@ -13,7 +14,7 @@ import Web
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
-        abstract: "Run Stratus: web dashboard and API, metric collection, inventory sync.",
+        abstract: "Run Stratus: web dashboard and API, metric collection, inventory sync, alarms.",
         discussion: """
             With no options, keeps all state under ./data, listens on 127.0.0.1:8080, and attaches two \
             demo hosts (libvirt's test driver, 4 VMs each) plus this machine. Settings come from flags, \
@@ -46,6 +47,12 @@ struct ServeCommand: AsyncParsableCommand {
 
     @Option(name: .long, help: "A YAML config file. [default: ./stratus.yaml when present]")
     var config: String?
+
+    @Option(name: .long, help: "Seconds between alarm evaluation rounds (env STRATUS_ALARM_INTERVAL). [default: 10]")
+    var alarmInterval: Int?
+
+    @Option(name: .long, help: "How long a notification is retried before it is marked Failed, e.g. 3600, 90m, 24h, 7d (env STRATUS_DELIVERY_MAX_AGE). [default: 24h]")
+    var deliveryMaxAge: String?
 
     func run() async throws {
         var logger = Logger(label: "stratus")
@@ -93,6 +100,8 @@ struct ServeCommand: AsyncParsableCommand {
         let dataDir = try StartupChecks.dataDir(config.dataDir)
         try StartupChecks.port(host: config.host, port: config.port)
         let pingSeconds = try pingIntervalSeconds()
+        let alarmSettings = try ServeAlarms.settings(interval: alarmInterval, maxAge: deliveryMaxAge,
+                                                     environment: ProcessInfo.processInfo.environment)
         let hypervisors = try await ServeBootstrap.connect(try ServeBootstrap.hypervisorURIs(config: config, dataDir: dataDir))
 
         let inventory = try SQLiteInventoryStore(path: dataDir.appendingPathComponent("inventory.sqlite").path)
@@ -122,8 +131,12 @@ struct ServeCommand: AsyncParsableCommand {
                         settings: monitorSettings, logger: logger)
         }
 
+        let alarms = try await ServeAlarms.start(dataDir: dataDir, metricStore: metricStore, inventory: inventory, clock: clock,
+                                                 settings: alarmSettings, logger: logger)
         let web = try await StratusWeb.application(
-            WebDependencies(inventory: inventory, metricStore: metricStore, clock: clock, collectionInterval: interval),
+            WebDependencies(inventory: inventory, metricStore: metricStore, clock: clock, collectionInterval: interval,
+                            alarms: alarms.store,
+                            testNotification: { try await alarms.testEndpoint(uuid: $0, requestedBy: $1) }),
             host: config.host, port: config.port, logger: logger)
 
         if let password {
@@ -134,7 +147,8 @@ struct ServeCommand: AsyncParsableCommand {
 
         let group = ServiceGroup(configuration: .init(
             services: [.init(service: web), .init(service: collection), .init(service: HostMonitoring(monitors: monitors)),
-                       .init(service: StoreMaintenance(store: metricStore, clock: clock, logger: logger))],
+                       .init(service: StoreMaintenance(store: metricStore, clock: clock, logger: logger)),
+                       .init(service: alarms)],
             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         do {
             try await group.run()

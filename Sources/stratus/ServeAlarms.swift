@@ -1,0 +1,56 @@
+import Alarms
+import Control
+import Foundation
+import Logging
+import StratusMetrics
+
+/// The alarms part of `stratus serve`: the store, the built-in alarms and the `AlarmService`.
+enum ServeAlarms {
+    /// Opens `<dataDir>/alarms.sqlite`, creates the built-in alarms on a brand-new store and builds
+    /// the service (evaluation, event notifications, delivery through email / DingTalk / HTTP).
+    static func start(dataDir: URL, metricStore: any MetricStore, inventory: any InventoryStore, clock: any WallClock,
+                      settings: AlarmServiceSettings, logger: Logger) async throws -> AlarmService {
+        let path = dataDir.appendingPathComponent("alarms.sqlite").path
+        let store = try SQLiteAlarmStore(path: path)
+        let created = try await BuiltInAlarms.ensure(in: store, at: clock.now())
+        if !created.isEmpty { logger.info("created \(created.count) built-in alarms") }
+        return AlarmService(store: store, metrics: metricStore, inventory: inventory, sender: EndpointSender(), clock: clock,
+                            settings: settings, logger: logger)
+    }
+
+    /// Settings from flags, then `STRATUS_ALARM_INTERVAL` / `STRATUS_DELIVERY_MAX_AGE`, then defaults
+    /// (10 s, 24 h). The round runs a fifth of the interval (at most 2 s) after each grid slot, so it
+    /// sees the samples collected at that slot.
+    static func settings(interval flag: Int?, maxAge maxAgeFlag: String?, environment env: [String: String]) throws -> AlarmServiceSettings {
+        var s = AlarmServiceSettings()
+        var seconds = 10
+        if let v = flag {
+            seconds = v
+        } else if let v = env["STRATUS_ALARM_INTERVAL"], !v.isEmpty {
+            guard let i = Int(v) else { throw StartupError("STRATUS_ALARM_INTERVAL='\(v)' is not a whole number of seconds") }
+            seconds = i
+        }
+        guard (1...3600).contains(seconds) else {
+            throw StartupError("alarm evaluation interval \(seconds) s is out of range; use 1-3600 seconds (--alarm-interval)")
+        }
+        s.evaluationInterval = Int64(seconds) * 1000
+        s.evaluationOffset = min(2000, s.evaluationInterval / 5)
+        if let text = maxAgeFlag ?? env["STRATUS_DELIVERY_MAX_AGE"].flatMap({ $0.isEmpty ? nil : $0 }) {
+            guard let ms = parseDuration(text), ms >= 60_000, ms <= 30 * 86_400_000 else {
+                throw StartupError("delivery max age '\(text)' is not a duration from 1m to 30d; write e.g. 3600, 90m, 24h or 7d (--delivery-max-age)")
+            }
+            s.delivery.maxAge = ms
+        }
+        return s
+    }
+
+    /// `90` (seconds), `90s`, `15m`, `24h`, `7d` → ms.
+    static func parseDuration(_ text: String) -> Int64? {
+        let t = text.trimmingCharacters(in: .whitespaces).lowercased()
+        let units: [Character: Int64] = ["s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000]
+        if let last = t.last, let unit = units[last] {
+            return Int64(t.dropLast()).map { $0 * unit }
+        }
+        return Int64(t).map { $0 * 1000 }
+    }
+}

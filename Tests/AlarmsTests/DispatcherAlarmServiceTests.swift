@@ -1,0 +1,112 @@
+import Alarms
+import Control
+import Foundation
+import Logging
+import ServiceLifecycle
+import StratusMetrics
+import Testing
+
+/// `AlarmService`: evaluation → commit → dispatcher, inhibition from the event notifier's host
+/// statuses, test notifications, and a clean stop on graceful shutdown.
+@Suite struct DispatcherAlarmServiceTests {
+    static let t0: Int64 = 1_700_000_000_000
+
+    struct Fixture {
+        let store: SQLiteAlarmStore
+        let inventory: SQLiteInventoryStore
+        let metrics = MemoryMetricStore()
+        let clock = ManualWallClock(start: DispatcherAlarmServiceTests.t0)
+        let sender = ScriptedSender()
+        let service: AlarmService
+        let endpoint: SNSEndpoint
+        let alarm: AlarmRule
+        let up: Control.Host
+        let down: Control.Host
+
+        init() async throws {
+            let store = try SQLiteAlarmStore(path: nil)
+            let inventory = try SQLiteInventoryStore(path: nil)
+            self.store = store
+            self.inventory = inventory
+            let t0 = DispatcherAlarmServiceTests.t0
+            let zone = try await inventory.createZone(name: "z", description: "", at: t0)
+            let cluster = try await inventory.createCluster(name: "c", zoneUuid: zone.uuid, hypervisorType: "KVM", at: t0)
+            func host(_ n: String) async throws -> Control.Host {
+                try await inventory.addHost(Control.Host(name: n, zoneUuid: zone.uuid, clusterUuid: cluster.uuid, managementIp: "10.0.0.1",
+                                                         hypervisorType: "KVM", hypervisorURI: "test:///\(n)", cpuNum: 4,
+                                                         totalMemoryCapacity: 1 << 33), at: t0)
+            }
+            let up = try await host("up")
+            let down = try await host("down")
+            self.up = up
+            self.down = down
+            try await inventory.setHostStatus(uuid: down.uuid, status: "Disconnected", at: t0)
+            let topic = try await store.createTopic(SNSTopic(uuid: "", name: "ops"), at: t0)
+            let endpoint = try await store.createEndpoint(SNSEndpoint(uuid: "", name: "hook", config: .http(HTTPEndpointConfig(url: "http://127.0.0.1:9/"))), at: t0)
+            try await store.subscribe(endpointUuid: endpoint.uuid, topicUuid: topic.uuid)
+            self.endpoint = endpoint
+            alarm = try await store.createAlarm(AlarmRule(uuid: "", name: "cpu", namespace: "ZStack/VM", metricName: "CPUAverageUsedUtilization",
+                                                          comparisonOperator: .greaterThanOrEqualTo, threshold: 80, period: 30,
+                                                          actions: [topic.uuid]), at: t0)
+            var quiet = Logger(label: "test")
+            quiet.logLevel = .critical
+            service = AlarmService(store: store, metrics: metrics, inventory: inventory, sender: sender, clock: clock,
+                                   jitter: { $0 }, logger: quiet)
+        }
+
+        /// CPU 90 % for the last 30 s of `vm` on `host`, ending at `end`.
+        func hot(_ vm: String, on host: String, endingAt end: Int64) async throws {
+            let labels = ZWatchName.labels(namespace: "ZStack/VM", metricName: "CPUAverageUsedUtilization", ["VMUuid": vm, "HostUuid": host])
+            try await metrics.write((0..<4).map { Sample(labels: labels, timestamp: end - Int64(3 - $0) * 10_000, value: 90) })
+        }
+    }
+
+    @Test func aRoundCommitsItsNoticesAndTheDispatcherDeliversThemButNotForVMsOnDisconnectedHosts() async throws {
+        let f = try await Fixture()
+        try await f.hot("vm-up", on: f.up.uuid, endingAt: Self.t0)
+        try await f.hot("vm-down", on: f.down.uuid, endingAt: Self.t0)
+        try await f.service.events.seedHostStatuses()
+        let commit = try await f.service.evaluateOnce(at: Self.t0)
+        #expect(commit.history.count == 2)
+        let inhibited = try #require(commit.history.first { $0.resourceId == "vm-down" })
+        #expect(inhibited.notified == false && inhibited.suppressedBy == "inhibited:HostDisconnected:\(f.down.uuid)")
+        let queued = try await f.store.outbox(OutboxQuery(endpointUuid: f.endpoint.uuid))
+        try #require(queued.count == 1)
+        guard case let .alarm(notice) = queued[0].notice else { Issue.record("not an alarm notice"); return }
+        #expect(notice.resourceId == "vm-up" && notice.kind == .firing && notice.alarmUuid == f.alarm.uuid)
+        try await f.service.dispatcher.deliverDue()
+        #expect(f.sender.sent.map(\.keys) == [[queued[0].idempotencyKey]])
+    }
+
+    @Test func testEndpointQueuesATestNoticeThatIsDelivered() async throws {
+        let f = try await Fixture()
+        let entry = try await f.service.testEndpoint(uuid: f.endpoint.uuid, requestedBy: "admin")
+        #expect(entry.id != nil && entry.status == .pending && entry.topicUuid == nil)
+        #expect(entry.notice == .test(TestNotice(endpointUuid: f.endpoint.uuid, requestedBy: "admin", time: Self.t0)))
+        try await f.service.dispatcher.deliverDue()
+        #expect(f.sender.sent.map(\.keys) == [[entry.idempotencyKey]])
+        await #expect(throws: AlarmNotFoundError.self) { try await f.service.testEndpoint(uuid: "nope", requestedBy: "admin") }
+        var off = f.endpoint
+        off.enabled = false
+        _ = try await f.store.updateEndpoint(off)
+        await #expect(throws: AlarmValidationError.self) { try await f.service.testEndpoint(uuid: off.uuid, requestedBy: "admin") }
+    }
+
+    @Test func runEvaluatesOnTheGridDeliversAndStopsOnGracefulShutdown() async throws {
+        let f = try await Fixture()
+        // The first round is due at the next grid slot + the 2 s offset: t0 + 2 s (t0 is on the grid).
+        let tick = Self.t0 + 2_000
+        try await f.hot("vm-up", on: f.up.uuid, endingAt: tick)
+        let group = ServiceGroup(configuration: .init(services: [f.service], logger: Logger(label: "test")))
+        let running = Task { try await group.run() }
+        // Wait until the loops sleep on the clock, then move it to the tick.
+        let deadline = Date().addingTimeInterval(10)
+        while f.clock.sleeperCount < 2, Date() < deadline { try await Task.sleep(for: .milliseconds(10)) }
+        f.clock.advance(to: tick)
+        while f.sender.sent.isEmpty, Date() < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(f.sender.sent.count == 1)
+        #expect(try await f.store.outboxCounts()[.delivered] == 1)
+        await group.triggerGracefulShutdown()
+        try await running.value
+    }
+}
