@@ -20,27 +20,18 @@ Uses /usr/bin/chromium and /usr/bin/chromedriver only; it never downloads a driv
 """
 
 import json
-import os
 import secrets
 import sys
 import threading
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import urljoin, urlparse
+from urllib.parse import urljoin
 
-os.environ.setdefault("SE_OFFLINE", "true")
+from browser_support import css, main, path_of, wait_until
+from selenium.common.exceptions import WebDriverException
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import Select
 
-from selenium import webdriver  # noqa: E402
-from selenium.common.exceptions import StaleElementReferenceException, WebDriverException  # noqa: E402
-from selenium.webdriver.chrome.service import Service  # noqa: E402
-from selenium.webdriver.common.by import By  # noqa: E402
-from selenium.webdriver.support.ui import Select  # noqa: E402
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
-
-PAGE_LOAD_TIMEOUT = 30
 STEP_TIMEOUT = 15
 DELIVERY_TIMEOUT = 45      # the dispatcher sends pending entries within seconds
 
@@ -60,45 +51,6 @@ class Receiver(BaseHTTPRequestHandler):
 
     def log_message(self, *args):
         pass
-
-
-def make_driver() -> webdriver.Chrome:
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--window-size=1400,1200"):
-        options.add_argument(arg)
-    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
-    driver.set_page_load_timeout(PAGE_LOAD_TIMEOUT)
-    return driver
-
-
-def path_of(driver) -> str:
-    return urlparse(driver.current_url).path or "/"
-
-
-def wait_until(what: str, check, timeout: float, driver=None, reload_every: float | None = None):
-    deadline = time.monotonic() + timeout
-    next_reload = time.monotonic() + (reload_every or timeout)
-    last_error = None
-    while True:
-        try:
-            result = check()
-            if result:
-                return result
-        except (StaleElementReferenceException, WebDriverException) as e:
-            last_error = e
-        now = time.monotonic()
-        if now >= deadline:
-            detail = f" (last error: {last_error.__class__.__name__})" if last_error else ""
-            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}{detail}")
-        if reload_every and now >= next_reload:
-            driver.refresh()
-            next_reload = now + reload_every
-        time.sleep(0.25)
-
-
-def css(driver, selector: str):
-    return driver.find_elements(By.CSS_SELECTOR, selector)
 
 
 def one(driver, selector: str):
@@ -190,44 +142,17 @@ def run(driver, base: str, password: str, artifacts: Path, hook_url: str):
     print(f"ok: test notification Delivered; the receiver got {len(got)} POST(s) to {got[-1]['path']}")
 
 
-def main() -> int:
-    base = os.environ.get("STRATUS_URL", "http://127.0.0.1:18080").rstrip("/") + "/"
-    password = os.environ.get("STRATUS_ADMIN_PASSWORD", "")
-    if not password:
-        print("FAIL: STRATUS_ADMIN_PASSWORD is not set; export the password the server was started with", file=sys.stderr)
-        return 1
-    artifacts = Path(os.environ.get("STRATUS_ARTIFACTS", "artifacts"))
-    artifacts.mkdir(parents=True, exist_ok=True)
-
+def run_with_receiver() -> int:
     receiver = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
     threading.Thread(target=receiver.serve_forever, daemon=True).start()
     hook_url = f"http://127.0.0.1:{receiver.server_address[1]}/hook"
     try:
-        try:
-            driver = make_driver()
-        except WebDriverException as e:
-            print(f"FAIL: could not start {CHROMIUM} through {CHROMEDRIVER}: {e.msg}", file=sys.stderr)
-            return 1
-        try:
-            run(driver, base, password, artifacts, hook_url)
-        except (AssertionError, WebDriverException, StopIteration) as e:
-            message = f"browser error: {e.msg}" if isinstance(e, WebDriverException) else str(e) or e.__class__.__name__
-            where = "unknown page"
-            try:
-                where = driver.current_url
-                driver.save_screenshot(str(artifacts / "alarms-failure.png"))
-                (artifacts / "alarms-failure.html").write_text(driver.page_source)
-            except WebDriverException:
-                pass
-            print(f"FAIL: {message} (at {where}; see {artifacts}/alarms-failure.png)", file=sys.stderr)
-            return 1
-        finally:
-            driver.quit()
+        return main("alarms", lambda driver, base, password, artifacts: run(driver, base, password, artifacts, hook_url),
+                    failure_stem="alarms-failure", window_size="1400,1200",
+                    failures=(AssertionError, WebDriverException, StopIteration))
     finally:
         receiver.shutdown()
-    print("PASS: alarms browser test")
-    return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_with_receiver())

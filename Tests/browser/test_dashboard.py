@@ -15,26 +15,15 @@ Exit status: 0 when every check passes; 1 with the failing check's message other
 Uses /usr/bin/chromium and /usr/bin/chromedriver only; it never downloads a driver.
 """
 
-import os
 import secrets
 import sys
-import time
 from pathlib import Path
 from urllib.parse import urljoin, urlparse
 
-# Never let Selenium Manager reach the network for a driver or a browser.
-os.environ.setdefault("SE_OFFLINE", "true")
-
-from selenium import webdriver  # noqa: E402  (after SE_OFFLINE on purpose)
-from selenium.common.exceptions import StaleElementReferenceException, WebDriverException  # noqa: E402
-from selenium.webdriver.chrome.service import Service  # noqa: E402
-from selenium.webdriver.common.by import By  # noqa: E402
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
+from browser_support import css, main, path_of, wait_until
+from selenium.webdriver.common.by import By
 
 # Bounded waits, in seconds.
-PAGE_LOAD_TIMEOUT = 30
 STEP_TIMEOUT = 15          # a navigation or form post to settle
 CHART_TIMEOUT = 40         # collectors need a couple of intervals before charts have points
 CHART_RELOAD_EVERY = 5
@@ -42,51 +31,6 @@ CHART_RELOAD_EVERY = 5
 MIN_HOSTS = 3
 MIN_VMS = 8
 MIN_VM_CHARTS = 2          # CPU and memory
-
-
-def make_driver() -> webdriver.Chrome:
-    """Headless Debian chromium through Debian's chromedriver."""
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                "--window-size=1400,1000"):
-        options.add_argument(arg)
-    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
-    driver.set_page_load_timeout(PAGE_LOAD_TIMEOUT)
-    return driver
-
-
-def path_of(driver) -> str:
-    return urlparse(driver.current_url).path or "/"
-
-
-def wait_until(what: str, check, timeout: float, driver=None, reload_every: float | None = None):
-    """Poll `check()` until it returns a truthy value (returned) or fail with `what` after `timeout`.
-
-    With `reload_every`, the page is reloaded that often (for pages that fill in over time).
-    """
-    deadline = time.monotonic() + timeout
-    next_reload = time.monotonic() + (reload_every or timeout)
-    last_error = None
-    while True:
-        try:
-            result = check()
-            if result:
-                return result
-        except (StaleElementReferenceException, WebDriverException) as e:
-            last_error = e  # page was changing under us; try again
-        now = time.monotonic()
-        if now >= deadline:
-            detail = f" (last error: {last_error.__class__.__name__})" if last_error else ""
-            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}{detail}")
-        if reload_every and now >= next_reload:
-            driver.refresh()
-            next_reload = now + reload_every
-        time.sleep(0.25)
-
-
-def css(driver, selector: str):
-    return driver.find_elements(By.CSS_SELECTOR, selector)
 
 
 def fill_login(driver, account: str, password: str):
@@ -189,39 +133,5 @@ def run(driver, base: str, password: str, artifacts: Path):
     print(f"ok: host page {path_of(driver)} has a chart")
 
 
-def main() -> int:
-    base = os.environ.get("STRATUS_URL", "http://127.0.0.1:18080").rstrip("/") + "/"
-    password = os.environ.get("STRATUS_ADMIN_PASSWORD", "")
-    if not password:
-        print("FAIL: STRATUS_ADMIN_PASSWORD is not set; export the password the server was started with",
-              file=sys.stderr)
-        return 1
-    artifacts = Path(os.environ.get("STRATUS_ARTIFACTS", "artifacts"))
-    artifacts.mkdir(parents=True, exist_ok=True)
-
-    try:
-        driver = make_driver()
-    except WebDriverException as e:
-        print(f"FAIL: could not start {CHROMIUM} through {CHROMEDRIVER}: {e.msg}", file=sys.stderr)
-        return 1
-    try:
-        run(driver, base, password, artifacts)
-    except (AssertionError, WebDriverException) as e:
-        message = str(e) if isinstance(e, AssertionError) else f"browser error: {e.msg}"
-        where = "unknown page"
-        try:
-            where = driver.current_url
-            driver.save_screenshot(str(artifacts / "failure.png"))
-            (artifacts / "failure.html").write_text(driver.page_source)
-        except WebDriverException:
-            pass  # the browser itself is gone; the message is all we have
-        print(f"FAIL: {message} (at {where}; see {artifacts}/failure.png)", file=sys.stderr)
-        return 1
-    finally:
-        driver.quit()
-    print("PASS: dashboard browser test")
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main("dashboard", run, failure_stem="failure"))
