@@ -11,17 +11,19 @@ enum ServeAlarms {
     static func start(dataDir: URL, metricStore: any MetricStore, inventory: any InventoryStore, clock: any WallClock,
                       settings: AlarmServiceSettings, logger: Logger) async throws -> AlarmService {
         let path = dataDir.appendingPathComponent("alarms.sqlite").path
-        let store = try SQLiteAlarmStore(path: path)
+        let store: SQLiteAlarmStore
+        do { store = try SQLiteAlarmStore(path: path) } catch let e as AlarmKeyError { throw StartupError(e.description) }
         let created = try await BuiltInAlarms.ensure(in: store, at: clock.now())
         if !created.isEmpty { logger.info("created \(created.count) built-in alarms") }
         return AlarmService(store: store, metrics: metricStore, inventory: inventory, sender: EndpointSender(), clock: clock,
                             settings: settings, logger: logger)
     }
 
-    /// Settings from flags, then `STRATUS_ALARM_INTERVAL` / `STRATUS_DELIVERY_MAX_AGE`, then defaults
-    /// (10 s, 24 h). The round runs a fifth of the interval (at most 2 s) after each grid slot, so it
-    /// sees the samples collected at that slot.
-    static func settings(interval flag: Int?, maxAge maxAgeFlag: String?, environment env: [String: String]) throws -> AlarmServiceSettings {
+    /// Settings from flags, then `STRATUS_ALARM_INTERVAL` / `STRATUS_DELIVERY_MAX_AGE` /
+    /// `STRATUS_ALARM_HISTORY_RETENTION`, then defaults (10 s, 24 h, 30 d). The round runs a fifth
+    /// of the interval (at most 2 s) after each grid slot, so it sees the samples collected at that slot.
+    static func settings(interval flag: Int?, maxAge maxAgeFlag: String?, historyRetention retentionFlag: String? = nil,
+                         environment env: [String: String]) throws -> AlarmServiceSettings {
         var s = AlarmServiceSettings()
         var seconds = 10
         if let v = flag {
@@ -40,6 +42,12 @@ enum ServeAlarms {
                 throw StartupError("delivery max age '\(text)' is not a duration from 1m to 30d; write e.g. 3600, 90m, 24h or 7d (--delivery-max-age)")
             }
             s.delivery.maxAge = ms
+        }
+        if let text = retentionFlag ?? env["STRATUS_ALARM_HISTORY_RETENTION"].flatMap({ $0.isEmpty ? nil : $0 }) {
+            guard let ms = parseDuration(text), ms >= 3_600_000, ms <= 3650 * 86_400_000 else {
+                throw StartupError("alarm history retention '\(text)' is not a duration from 1h to 3650d; write e.g. 30d, 72h or 365d (--alarm-history-retention)")
+            }
+            s.historyRetention = ms
         }
         return s
     }

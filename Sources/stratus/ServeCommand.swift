@@ -54,6 +54,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "How long a notification is retried before it is marked Failed, e.g. 3600, 90m, 24h, 7d (env STRATUS_DELIVERY_MAX_AGE). [default: 24h]")
     var deliveryMaxAge: String?
 
+    @Option(name: .long, help: "How long alarm history and delivered or failed notifications are kept before hourly pruning, e.g. 72h, 30d, 365d (env STRATUS_ALARM_HISTORY_RETENTION). [default: 30d]")
+    var alarmHistoryRetention: String?
+
     func run() async throws {
         var logger = Logger(label: "stratus")
         logger.logLevel = ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0) } ?? .info
@@ -100,7 +103,7 @@ struct ServeCommand: AsyncParsableCommand {
         let dataDir = try StartupChecks.dataDir(config.dataDir)
         try StartupChecks.port(host: config.host, port: config.port)
         let pingSeconds = try pingIntervalSeconds()
-        let alarmSettings = try ServeAlarms.settings(interval: alarmInterval, maxAge: deliveryMaxAge,
+        let alarmSettings = try ServeAlarms.settings(interval: alarmInterval, maxAge: deliveryMaxAge, historyRetention: alarmHistoryRetention,
                                                      environment: ProcessInfo.processInfo.environment)
         let hypervisors = try await ServeBootstrap.connect(try ServeBootstrap.hypervisorURIs(config: config, dataDir: dataDir))
 

@@ -2,9 +2,9 @@
 /// from notices so tools that consume Alertmanager webhooks can take Stratus notifications.
 ///
 /// Alarm alerts are labelled `alertname` (the alarm name), `alarmUuid`, `namespace`,
-/// `metricName`, `severity` (the emergency level) and the series labels; recoveries are
-/// `resolved` with `endsAt` = the recovery time (`startsAt` is the notice time too, as a notice
-/// does not carry the episode start). Events are `firing` alerts named by the event. Firing
+/// `metricName`, `severity` (the emergency level) and the series labels. `startsAt` is the
+/// episode start (when the instance entered `Alarm`, `ALARM_STARTS_AT`); recoveries are
+/// `resolved` with `endsAt` = the recovery time. Events are `firing` alerts named by the event. Firing
 /// alerts have Alertmanager's zero `endsAt` (`0001-01-01T00:00:00Z`). `fingerprint` is
 /// Prometheus' label-set fingerprint (FNV-1a 64, 16 hex digits).
 public struct AlertmanagerMessage: Codable, Sendable, Equatable {
@@ -56,6 +56,7 @@ public struct AlertmanagerMessage: Codable, Sendable, Equatable {
         let base = externalURL.hasSuffix("/") ? String(externalURL.dropLast()) : externalURL
         var status = "firing"
         var time = Int64(0)
+        var startsAt: Int64?
         var generator = ""
         switch f["NOTIFICATION_TYPE"] {
         case "Alarm":
@@ -70,6 +71,7 @@ public struct AlertmanagerMessage: Codable, Sendable, Equatable {
             annotations["notificationKind"] = f["ALARM_NOTIFICATION_KIND"]
             annotations["resourceId"] = f["ALARM_RESOURCE_ID"]
             time = Int64(f["ALARM_TIME"] ?? "") ?? 0
+            startsAt = Int64(f["ALARM_STARTS_AT"] ?? "")
             if f.flags["IS_RECOVERY"] == true { status = "resolved" }
             if !base.isEmpty { generator = base + "/alarms/" + (f["ALARM_UUID"] ?? "") }
         case "Event":
@@ -87,9 +89,9 @@ public struct AlertmanagerMessage: Codable, Sendable, Equatable {
             labels["severity"] = "Normal"
             time = Int64(f["TEST_TIME"] ?? "") ?? 0
         }
-        let starts = NoticeFields.rfc3339(time)
-        return Alert(status: status, labels: labels, annotations: annotations, startsAt: starts,
-                     endsAt: status == "resolved" ? starts : zeroTime, generatorURL: generator, fingerprint: fingerprint(labels))
+        return Alert(status: status, labels: labels, annotations: annotations, startsAt: NoticeFields.rfc3339(startsAt ?? time),
+                     endsAt: status == "resolved" ? NoticeFields.rfc3339(time) : zeroTime, generatorURL: generator,
+                     fingerprint: fingerprint(labels))
     }
 
     /// The pairs every map has with the same value.

@@ -8,6 +8,8 @@ import Foundation
 /// - `ALARM_LABELS` / `EVENT_LABELS` are a JSON object as a string, keys sorted (`{"VMUuid":"…"}`);
 /// - `ALARM_TIME` / `EVENT_TIME` / `TEST_TIME` are ms since the epoch (Stratus' time unit), and
 ///   `*_TIME_TEXT` the same instant as RFC 3339 UTC (`2026-11-21T10:31:01.000Z`) for humans;
+/// - `ALARM_STARTS_AT` (+ `_TEXT`) is when the instance entered `Alarm` (the episode start; equal
+///   to `ALARM_TIME` for a firing, earlier for a repeat or recovery);
 /// - `NOTIFICATION_TYPE` is `Alarm`, `Event` or `Test`; `IDEMPOTENCY_KEY` the outbox key.
 public struct NoticeFields: Sendable, Equatable {
     /// Key → value; the keys of one notice kind are always all present.
@@ -22,7 +24,7 @@ public struct NoticeFields: Sendable, Equatable {
         "ALARM_NAME", "ALARM_UUID", "ALARM_NAMESPACE", "ALARM_METRIC", "ALARM_THRESHOLD", "ALARM_CURRENT_VALUE",
         "ALARM_COMPARISON_OPERATOR", "ALARM_COMPARISON_SYMBOL", "ALARM_LABELS", "ALARM_PREVIOUS_STATUS",
         "ALARM_CURRENT_STATUS", "ALARM_EMERGENCY_LEVEL", "ALARM_TIME", "ALARM_TIME_TEXT", "ALARM_RESOURCE_ID",
-        "ALARM_NOTIFICATION_KIND", "ALARM_INSTANCE_KEY", "ALARM_SEQUENCE",
+        "ALARM_NOTIFICATION_KIND", "ALARM_INSTANCE_KEY", "ALARM_SEQUENCE", "ALARM_STARTS_AT", "ALARM_STARTS_AT_TEXT",
     ]
     public static let eventKeys = [
         "NOTIFICATION_TYPE", "IDEMPOTENCY_KEY",
@@ -63,6 +65,8 @@ public struct NoticeFields: Sendable, Equatable {
             v["ALARM_NOTIFICATION_KIND"] = a.kind.rawValue
             v["ALARM_INSTANCE_KEY"] = a.instanceKey
             v["ALARM_SEQUENCE"] = String(a.sequence)
+            v["ALARM_STARTS_AT"] = String(a.startsAt)
+            v["ALARM_STARTS_AT_TEXT"] = Self.rfc3339(a.startsAt)
             f["IS_ALARM"] = true
             f["IS_FIRING"] = a.kind == .firing
             f["IS_REPEAT"] = a.kind == .repeating

@@ -70,7 +70,30 @@ public protocol AlarmStore: Sendable {
     /// Records a failed attempt: `attempts += 1`, `lastError`, then either `nextAttemptAt` (still
     /// pending) or `failed` when `giveUp`.
     func markAttemptFailed(id: Int64, error: String, at: Int64, nextAttemptAt: Int64, giveUp: Bool) async throws
+    /// Moves pending entries' next attempt to `until` without counting an attempt (nothing was
+    /// sent, e.g. the endpoint's circuit breaker is open): `attempts` and `lastAttemptAt` stay,
+    /// `lastError` becomes `reason`. Entries no longer pending and unknown ids are skipped.
+    func postpone(ids: [Int64], until: Int64, reason: String) async throws
+    /// Fails pending entries without counting an attempt (nothing was sent: the endpoint was
+    /// deleted or disabled, or the entry reached its max age while the breaker was open).
+    /// Entries no longer pending and unknown ids are skipped.
+    func giveUp(ids: [Int64], reason: String, at: Int64) async throws
+    /// Deletes at most `limit` alarm-history rows with `time < cutoff` and at most `limit`
+    /// Delivered/Failed outbox rows last changed before `cutoff`, in one transaction. Pending rows
+    /// are never deleted.
+    func prune(before cutoff: Int64, limit: Int) async throws -> AlarmPruneCount
     func outbox(_ query: OutboxQuery) async throws -> [OutboxEntry]
     /// Counts by status (for the page and metrics).
     func outboxCounts() async throws -> [DeliveryStatus: Int]
+}
+
+/// What one `AlarmStore.prune` call deleted.
+public struct AlarmPruneCount: Sendable, Equatable {
+    public var history: Int
+    public var outbox: Int
+
+    public init(history: Int = 0, outbox: Int = 0) {
+        self.history = history
+        self.outbox = outbox
+    }
 }

@@ -36,11 +36,20 @@ public struct AlarmNotice: Codable, Sendable, Equatable {
     public var time: Int64
     /// Position in the episode (1 = firing, 2… = repeats; recovery keeps the last count).
     public var sequence: Int
+    /// When the instance entered `Alarm` (ms): the start of the episode this notice belongs to —
+    /// `time` for a firing, earlier for a repeat or a recovery. nil in notices queued by a version
+    /// that did not record it (then `startsAt` falls back to `time`). Optional, so outbox JSON
+    /// written before it existed still decodes.
+    public var episodeStart: Int64?
+
+    /// The episode start: `episodeStart`, else `time`.
+    public var startsAt: Int64 { episodeStart ?? time }
 
     public init(kind: AlarmNoticeKind, alarmUuid: String, alarmName: String, namespace: String, metricName: String,
                 threshold: Double, comparisonOperator: ComparisonOperator, currentValue: Double?, instanceKey: String,
                 labels: [String: String], resourceId: String, previousStatus: AlarmStatus, currentStatus: AlarmStatus,
-                emergencyLevel: EmergencyLevel, time: Int64, sequence: Int) {
+                emergencyLevel: EmergencyLevel, time: Int64, sequence: Int, episodeStart: Int64? = nil) {
+        self.episodeStart = episodeStart
         self.kind = kind
         self.alarmUuid = alarmUuid
         self.alarmName = alarmName

@@ -14,6 +14,12 @@ public struct AlarmServiceSettings: Sendable, Equatable {
     public var eventPollInterval: Int64 = 1_000
     /// Retries, max age, breakers, DingTalk pacing.
     public var delivery: DeliveryPolicy = .default
+    /// Alarm history and Delivered / Failed outbox rows older than this are pruned (30 days).
+    public var historyRetention: Int64 = 30 * 86_400_000
+    /// How often pruning runs (the first run is at start).
+    public var pruneInterval: Int64 = 3_600_000
+    /// Rows of each kind deleted per transaction while pruning.
+    public var pruneBatchSize: Int = 500
 
     public init() {}
 
@@ -27,6 +33,8 @@ public struct AlarmServiceSettings: Sendable, Equatable {
 ///   VMs on disconnected hosts inhibited), commits the round atomically and pokes the dispatcher.
 /// - `EventNotifier` reads the resource event log every `eventPollInterval`.
 /// - `OutboxDispatcher` delivers the outbox.
+/// - `AlarmPruner` deletes history and finished outbox rows older than `historyRetention`, at
+///   start and then every `pruneInterval`, in batches of `pruneBatchSize`.
 ///
 /// A graceful shutdown cancels the three loops; a round in flight either committed or did not, so
 /// nothing is half-written. Each round is logged (`notice` when something changed, else `debug`).
@@ -40,6 +48,8 @@ public final class AlarmService: Service, Sendable {
     private let logger: Logger
     private let evaluator = Mutex<AlarmEvaluator?>(nil)
     private let evaluationTimer = Wakeup()
+    private let pruneTimer = Wakeup()
+    public let pruner: AlarmPruner
 
     public init(store: any AlarmStore, metrics: any MetricStore, inventory: any InventoryStore, sender: any NotificationSender,
                 clock: any WallClock, settings: AlarmServiceSettings = .default,
@@ -51,6 +61,7 @@ public final class AlarmService: Service, Sendable {
         self.logger = logger
         dispatcher = OutboxDispatcher(store: store, sender: sender, clock: clock, policy: settings.delivery, jitter: jitter, logger: logger)
         events = EventNotifier(inventory: inventory, store: store, clock: clock, logger: logger)
+        pruner = AlarmPruner(store: store, retention: settings.historyRetention, batchSize: settings.pruneBatchSize)
     }
 
     /// Enqueues a test notification for one endpoint and wakes the dispatcher; returns the outbox
@@ -111,6 +122,7 @@ public final class AlarmService: Service, Sendable {
                 group.addTask { await self.evaluationLoop() }
                 group.addTask { await self.events.run(interval: self.settings.eventPollInterval) { dispatcher.poke() } }
                 group.addTask { await self.dispatcher.run() }
+                group.addTask { await self.pruneLoop() }
             }
         }
         logger.info("alarms stopped")
@@ -130,6 +142,29 @@ public final class AlarmService: Service, Sendable {
             } catch {
                 if Task.isCancelled { return }
                 logger.error("alarm round at \(tick) failed; the next round retries: \(error)")
+            }
+        }
+    }
+
+    /// Prunes at start, then every `pruneInterval` (measured from the previous run's start).
+    private func pruneLoop() async {
+        let interval = max(1, settings.pruneInterval)
+        var next = clock.now()
+        while !Task.isCancelled {
+            do { try await pruneTimer.wait(until: next, clock: clock) } catch { return }
+            let now = clock.now()
+            next = now + interval
+            do {
+                let done = try await pruner.prune(now: now)
+                if done.history + done.outbox > 0 {
+                    logger.info("pruned alarm records", metadata: [
+                        "history": "\(done.history)", "outbox": "\(done.outbox)",
+                        "olderThan": "\(now - settings.historyRetention)",
+                    ])
+                }
+            } catch {
+                if Task.isCancelled { return }
+                logger.error("pruning alarm history failed; retrying in \(interval) ms: \(error)")
             }
         }
     }

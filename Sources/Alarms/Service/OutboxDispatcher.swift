@@ -34,9 +34,10 @@ public struct DispatchPass: Sendable, Equatable {
 /// - A retryable failure is retried with `RetrySchedule` (exponential backoff, full jitter) until the
 ///   entry is `policy.maxAge` old; a permanent one fails the entry at once. Either way `lastError` says why.
 /// - Each endpoint has a `CircuitBreaker`. While it is open, the endpoint's due entries are not sent:
-///   they are postponed to the time the breaker lets a trial through. The store contract has no
-///   "postpone" call, so a postponement is recorded with `markAttemptFailed` — it does count in
-///   `attempts`, and `lastError` says `circuit open …` with the endpoint's last real error.
+///   they are postponed (`AlarmStore.postpone`) to the time the breaker lets a trial through, and
+///   `lastError` says `circuit open …` with the endpoint's last real error. `attempts` counts real
+///   sends only: postponing, and giving up without sending (endpoint deleted or disabled, max age
+///   reached while the breaker is open, `AlarmStore.giveUp`), do not count.
 /// - DingTalk robots (keyed by webhook URL) get at most `policy.dingTalkMessagesPerWindow` messages
 ///   per window; when more are due than slots are left, the last slot carries the rest as one
 ///   summary attempt. With no slot left the entries wait (untouched) for the next free slot.
@@ -225,31 +226,33 @@ public final class OutboxDispatcher: Sendable {
         }
     }
 
+    /// Moves entries blocked by an open breaker to the breaker's next trial (capped at their max
+    /// age), or fails those already at max age — neither counts as an attempt.
     private func postpone(_ entries: [OutboxEntry], endpointUuid: String, until: Int64, now: Int64, pass: inout DispatchPass) async throws {
         let last = guards.withLock { $0.breakers[endpointUuid]?.lastError } ?? "unknown error"
+        // Entries sharing a next-try time are postponed in one store call.
+        var byTime: [Int64: [Int64]] = [:]
         for entry in entries {
             guard let id = entry.id else { continue }
             if now >= entry.createdAt + policy.maxAge {
                 let why = "\(entry.lastError ?? last) (gave up: endpoint still failing \(policy.maxAge / 1000) s after it was queued)"
-                try await store.markAttemptFailed(id: id, error: why, at: now, nextAttemptAt: now, giveUp: true)
+                try await store.giveUp(ids: [id], reason: why, at: now)
                 pass.gaveUp += 1
             } else {
-                let at = min(until, entry.createdAt + policy.maxAge)
-                try await store.markAttemptFailed(
-                    id: id, error: "circuit open after repeated failures (last: \(last)); next try at \(at) ms", at: now,
-                    nextAttemptAt: at, giveUp: false)
-                pass.postponed += 1
+                byTime[min(until, entry.createdAt + policy.maxAge), default: []].append(id)
             }
+        }
+        for (at, ids) in byTime.sorted(by: { $0.key < $1.key }) {
+            try await store.postpone(ids: ids, until: at,
+                                     reason: "circuit open after repeated failures (last: \(last)); next try at \(at) ms")
+            pass.postponed += ids.count
         }
     }
 
     private func giveUp(_ entries: [OutboxEntry], reason: String, pass: inout DispatchPass) async throws {
-        let now = clock.now()
-        for entry in entries {
-            guard let id = entry.id else { continue }
-            try await store.markAttemptFailed(id: id, error: reason, at: now, nextAttemptAt: now, giveUp: true)
-            pass.gaveUp += 1
-        }
+        let ids = entries.compactMap(\.id)
+        try await store.giveUp(ids: ids, reason: reason, at: clock.now())
+        pass.gaveUp += ids.count
     }
 }
 

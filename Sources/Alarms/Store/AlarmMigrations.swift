@@ -5,7 +5,8 @@ import GRDB
 /// Arrays and dictionaries (labels, actions, matchers, endpoint configs, notices) are JSON text
 /// columns; enums are their raw values; times are Int64 ms since the epoch.
 enum AlarmMigrations {
-    static var migrator: DatabaseMigrator {
+    /// The migrator; `box` seals plaintext secrets in v2.
+    static func migrator(box: AlarmSecretBox) -> DatabaseMigrator {
         var m = DatabaseMigrator()
         m.registerMigration("v1: alarms, SNS, event subscriptions, silences, instances, history, outbox, meta") { db in
             try db.create(table: "alarm") { t in
@@ -119,6 +120,9 @@ enum AlarmMigrations {
                 t.primaryKey("key", .text)
                 t.column("value", .integer).notNull()
             }
+        }
+        m.registerMigration("v2: endpoint secrets sealed with AES-256-GCM (alarms.key)") { db in
+            try SQLiteAlarmStore.sealPlaintextSecrets(db, box: box)
         }
         return m
     }

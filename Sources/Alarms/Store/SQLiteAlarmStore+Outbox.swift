@@ -63,6 +63,24 @@ extension SQLiteAlarmStore {
         }
     }
 
+    public func postpone(ids: [Int64], until: Int64, reason: String) async throws {
+        if ids.isEmpty { return }
+        try await write { db in
+            let st = try db.makeStatement(sql: "UPDATE outbox SET nextAttemptAt = ?, lastError = ? WHERE id = ? AND status = ?")
+            for id in ids { try st.execute(arguments: [until, reason, id, DeliveryStatus.pending.rawValue]) }
+        }
+    }
+
+    public func giveUp(ids: [Int64], reason: String, at: Int64) async throws {
+        if ids.isEmpty { return }
+        try await write { db in
+            let st = try db.makeStatement(sql: "UPDATE outbox SET status = ?, lastError = ?, nextAttemptAt = ? WHERE id = ? AND status = ?")
+            for id in ids {
+                try st.execute(arguments: [DeliveryStatus.failed.rawValue, reason, at, id, DeliveryStatus.pending.rawValue])
+            }
+        }
+    }
+
     /// Entries matching the query, newest first.
     public func outbox(_ query: OutboxQuery) async throws -> [OutboxEntry] {
         guard query.limit >= 0, query.offset >= 0 else {

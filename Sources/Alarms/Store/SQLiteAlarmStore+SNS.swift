@@ -81,7 +81,7 @@ extension SQLiteAlarmStore {
             guard try !EndpointRecord.exists(db, key: stored.uuid) else {
                 throw AlarmValidationError(field: "uuid", reason: "an endpoint with uuid \(stored.uuid) exists; leave uuid empty to get a new one")
             }
-            try EndpointRecord(stored).insert(db)
+            try EndpointRecord(self.sealed(stored)).insert(db)
             return stored
         }
     }
@@ -96,7 +96,7 @@ extension SQLiteAlarmStore {
             }
             var e = endpoint
             e.createDate = old.createDate
-            try EndpointRecord(e).update(db)
+            try EndpointRecord(self.sealed(e)).update(db)
             return e
         }
     }
@@ -119,12 +119,13 @@ extension SQLiteAlarmStore {
         guard let e = try await read({ try EndpointRecord.fetchOne($0, key: uuid) }) else {
             throw AlarmNotFoundError(kind: "endpoint", uuid: uuid)
         }
-        return e.value
+        return try opened(e.value)
     }
 
     /// All endpoints by name.
     public func endpoints() async throws -> [SNSEndpoint] {
-        try await read { db in try EndpointRecord.order(Column("name"), Column("uuid")).fetchAll(db).map(\.value) }
+        let stored = try await read { db in try EndpointRecord.order(Column("name"), Column("uuid")).fetchAll(db).map(\.value) }
+        return try stored.map { e throws(AlarmKeyError) in try opened(e) }
     }
 
     // MARK: Subscriptions

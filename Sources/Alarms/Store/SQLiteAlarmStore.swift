@@ -14,7 +14,16 @@ public final class SQLiteAlarmStore: AlarmStore {
     let sns = SNSValidator()
     let events = EventSubscriptionValidator()
 
+    /// Seals endpoint secrets at rest (`alarms.key`).
+    let box: AlarmSecretBox
+
     /// Opens (creating and migrating) the database at `path`; `nil` opens a private in-memory one.
+    ///
+    /// Endpoint secrets are sealed with the key in `alarms.key` beside the database (created, 0600,
+    /// on first open; an in-memory store uses a random key of its own). Opening checks that every
+    /// stored secret opens with the key. Throws `AlarmKeyError` when the key file is unreadable,
+    /// not 32 bytes, missing while the database holds sealed secrets, or not the key they were
+    /// sealed with; `ControlError.storage` when SQLite fails.
     public init(path: String?) throws {
         do {
             var config = Configuration()
@@ -26,13 +35,29 @@ public final class SQLiteAlarmStore: AlarmStore {
                 // connection, so setting it here covers all of them.
                 try pool.writeWithoutTransaction { try $0.execute(sql: "PRAGMA synchronous = FULL") }
                 db = pool
+                let keyPath = AlarmKeyFile.path(besideDatabase: path)
+                if let key = try AlarmKeyFile.load(path: keyPath) {
+                    box = try AlarmSecretBox(key: key)
+                } else {
+                    // A new key cannot open secrets sealed under a lost one: say so instead.
+                    if try pool.read(Self.hasSealedSecrets) { throw AlarmKeyError.missing(path: keyPath, database: path) }
+                    box = try AlarmSecretBox(key: try AlarmKeyFile.loadOrCreate(path: keyPath))
+                }
             } else {
                 db = try DatabaseQueue(configuration: config)
+                box = .ephemeral()
             }
-            try AlarmMigrations.migrator.migrate(db)
+            try AlarmMigrations.migrator(box: box).migrate(db)
+            try verifySecrets()
         } catch let error as DatabaseError {
             throw ControlError.storage("cannot open alarm store \(path ?? ":memory:"): \(error.message ?? "\(error)")")
         }
+    }
+
+    /// Opens every stored secret once, so a wrong key fails at start-up rather than at the first delivery.
+    private func verifySecrets() throws {
+        let endpoints = try db.read { try EndpointRecord.fetchAll($0).map(\.value) }
+        for e in endpoints { _ = try opened(e) }
     }
 
     /// Runs a write transaction, turning SQLite errors into `ControlError.storage`.
