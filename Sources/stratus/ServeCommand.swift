@@ -93,6 +93,10 @@ struct ServeCommand: AsyncParsableCommand {
         if noDemo { c.demo = false }
         if noLocalHost { c.localHost = false }
         if let v = interval { c.interval = v }
+        if let v = pingInterval { c.pingInterval = v }
+        if let v = alarmInterval { c.alarmInterval = v }
+        if let v = deliveryMaxAge { c.deliveryMaxAge = v }
+        if let v = alarmHistoryRetention { c.alarmHistoryRetention = v }
         try c.validate()
         return c
     }
@@ -100,11 +104,12 @@ struct ServeCommand: AsyncParsableCommand {
     func serve(_ config: ServeConfiguration, logger: Logger) async throws {
         let clock = SystemWallClock()
         // Checks that store nothing come first.
+        // The environment is already folded into `config` (flags > environment > file).
+        let alarmSettings = try ServeAlarms.settings(interval: config.alarmInterval, maxAge: config.deliveryMaxAge,
+                                                     historyRetention: config.alarmHistoryRetention, environment: [:])
         let dataDir = try StartupChecks.dataDir(config.dataDir)
         try StartupChecks.port(host: config.host, port: config.port)
-        let pingSeconds = try pingIntervalSeconds()
-        let alarmSettings = try ServeAlarms.settings(interval: alarmInterval, maxAge: deliveryMaxAge, historyRetention: alarmHistoryRetention,
-                                                     environment: ProcessInfo.processInfo.environment)
+        let pingSeconds = config.pingInterval
         let hypervisors = try await ServeBootstrap.connect(try ServeBootstrap.hypervisorURIs(config: config, dataDir: dataDir))
 
         let inventory = try SQLiteInventoryStore(path: dataDir.appendingPathComponent("inventory.sqlite").path)
@@ -183,22 +188,5 @@ struct HostMonitoring: Service {
                 for m in monitors { group.addTask { await m.run() } }
             }
         }
-    }
-}
-
-extension ServeCommand {
-    /// `--ping-interval`, else `STRATUS_PING_INTERVAL`, else 60 s.
-    func pingIntervalSeconds() throws -> Int {
-        var seconds = 60
-        if let v = pingInterval {
-            seconds = v
-        } else if let v = ProcessInfo.processInfo.environment["STRATUS_PING_INTERVAL"], !v.isEmpty {
-            guard let i = Int(v) else { throw StartupError("STRATUS_PING_INTERVAL='\(v)' is not a whole number of seconds") }
-            seconds = i
-        }
-        guard (1...3600).contains(seconds) else {
-            throw StartupError("ping interval \(seconds) s is out of range; use 1-3600 seconds (--ping-interval)")
-        }
-        return seconds
     }
 }

@@ -16,6 +16,14 @@ struct ServeConfiguration: Sendable, Equatable {
     var localHost = true
     /// Collection interval in seconds (ZWatch's default is 10).
     var interval = 10
+    /// Seconds between pings of each libvirt host; 3 missed pings mark it Disconnected.
+    var pingInterval = 60
+    /// Seconds between alarm evaluation rounds (nil: the alarm service's default, 10).
+    var alarmInterval: Int?
+    /// How long a notification is retried, as a duration text (`24h`, `7d`); nil: 24 h.
+    var deliveryMaxAge: String?
+    /// How long alarm history and finished notifications are kept (`30d`); nil: 30 days.
+    var alarmHistoryRetention: String?
     var adminPassword: String?
 
     /// The YAML file's shape; every key optional.
@@ -27,6 +35,10 @@ struct ServeConfiguration: Sendable, Equatable {
         var demo: Bool?
         var localHost: Bool?
         var interval: Int?
+        var pingInterval: Int?
+        var alarmInterval: Int?
+        var deliveryMaxAge: String?
+        var alarmHistoryRetention: String?
     }
 
     mutating func apply(_ f: File) {
@@ -37,10 +49,15 @@ struct ServeConfiguration: Sendable, Equatable {
         if let v = f.demo { demo = v }
         if let v = f.localHost { localHost = v }
         if let v = f.interval { interval = v }
+        if let v = f.pingInterval { pingInterval = v }
+        if let v = f.alarmInterval { alarmInterval = v }
+        if let v = f.deliveryMaxAge { deliveryMaxAge = v }
+        if let v = f.alarmHistoryRetention { alarmHistoryRetention = v }
     }
 
     /// Reads `STRATUS_DATA_DIR`, `STRATUS_HOST`, `STRATUS_PORT`, `STRATUS_HYPERVISOR` (comma-separated),
-    /// `STRATUS_INTERVAL`, `STRATUS_ADMIN_PASSWORD`.
+    /// `STRATUS_INTERVAL`, `STRATUS_PING_INTERVAL`, `STRATUS_ALARM_INTERVAL`, `STRATUS_DELIVERY_MAX_AGE`,
+    /// `STRATUS_ALARM_HISTORY_RETENTION`, `STRATUS_ADMIN_PASSWORD`.
     mutating func apply(environment env: [String: String]) throws {
         if let v = env["STRATUS_DATA_DIR"], !v.isEmpty { dataDir = v }
         if let v = env["STRATUS_HOST"], !v.isEmpty { host = v }
@@ -53,6 +70,16 @@ struct ServeConfiguration: Sendable, Equatable {
             guard let i = Int(v) else { throw StartupError("STRATUS_INTERVAL='\(v)' is not a whole number of seconds") }
             interval = i
         }
+        if let v = env["STRATUS_PING_INTERVAL"], !v.isEmpty {
+            guard let i = Int(v) else { throw StartupError("STRATUS_PING_INTERVAL='\(v)' is not a whole number of seconds") }
+            pingInterval = i
+        }
+        if let v = env["STRATUS_ALARM_INTERVAL"], !v.isEmpty {
+            guard let i = Int(v) else { throw StartupError("STRATUS_ALARM_INTERVAL='\(v)' is not a whole number of seconds") }
+            alarmInterval = i
+        }
+        if let v = env["STRATUS_DELIVERY_MAX_AGE"], !v.isEmpty { deliveryMaxAge = v }
+        if let v = env["STRATUS_ALARM_HISTORY_RETENTION"], !v.isEmpty { alarmHistoryRetention = v }
         if let v = env["STRATUS_ADMIN_PASSWORD"], !v.isEmpty { adminPassword = v }
     }
 
@@ -64,7 +91,7 @@ struct ServeConfiguration: Sendable, Equatable {
         do {
             return try YAMLDecoder().decode(File.self, from: text.isEmpty ? "{}" : text)
         } catch {
-            throw StartupError("config file '\(path)' is not valid (\(oneLine(error))); keys: dataDir, host, port, hypervisors, demo, localHost, interval")
+            throw StartupError("config file '\(path)' is not valid (\(oneLine(error))); keys: dataDir, host, port, hypervisors, demo, localHost, interval, pingInterval, alarmInterval, deliveryMaxAge, alarmHistoryRetention")
         }
     }
 
@@ -72,6 +99,9 @@ struct ServeConfiguration: Sendable, Equatable {
         guard (1...65535).contains(port) else { throw StartupError("port \(port) is out of range; use 1-65535 (--port)") }
         guard (1...3600).contains(interval) else {
             throw StartupError("interval \(interval) s is out of range; use 1-3600 seconds (--interval)")
+        }
+        guard (1...3600).contains(pingInterval) else {
+            throw StartupError("ping interval \(pingInterval) s is out of range; use 1-3600 seconds (--ping-interval)")
         }
         guard !host.isEmpty else { throw StartupError("the listen address is empty; pass --host 127.0.0.1 or 0.0.0.0") }
     }

@@ -82,6 +82,17 @@ import Testing
         let line = errorLine(try StratusProcess.run(["serve", "--config", bad.path]))
         #expect(line.contains("config file '\(bad.path)' is not valid"))
         #expect(errorLine(try StratusProcess.run(["serve", "--config", dir.appendingPathComponent("none.yaml").path])).contains("cannot read config file"))
+        // The YAML keys of the host-monitor and alarm settings are read and range-checked like their flags.
+        let ranges = dir.appendingPathComponent("ranges.yaml")
+        try "pingInterval: 0\n".write(to: ranges, atomically: true, encoding: .utf8)
+        #expect(errorLine(try StratusProcess.run(["serve", "--config", ranges.path])).contains("ping interval 0 s is out of range"))
+        try "alarmHistoryRetention: 5m\n".write(to: ranges, atomically: true, encoding: .utf8)
+        #expect(errorLine(try StratusProcess.run(["serve", "--config", ranges.path, "--data-dir", dir.appendingPathComponent("d").path]))
+            .contains("alarm history retention '5m'"))
+        // A flag still beats the file.
+        try "alarmInterval: 0\n".write(to: ranges, atomically: true, encoding: .utf8)
+        #expect(errorLine(try StratusProcess.run(["serve", "--config", ranges.path, "--alarm-interval", "7200"]))
+            .contains("alarm evaluation interval 7200 s"))
     }
 
     /// Starts with demo hosts, answers the API, stops cleanly on SIGTERM, and a second start on the
