@@ -11,7 +11,7 @@ struct AgentCommand: AsyncParsableCommand {
         commandName: "agent",
         abstract: "Run on a KVM host: collect host and VM metrics and push them to the manager.",
         discussion: """
-            Register the host first (POST /zstack/v1/hosts/agents as admin) to get its token. The agent \
+            Register the host first (`stratus host register-agent`, or POST /zstack/v1/hosts/agents as admin) to get its token. The agent \
             spools every round on local disk before sending it, so batches survive a manager outage or \
             an agent restart; past --spool-max-bytes the oldest are dropped and counted.
             """)

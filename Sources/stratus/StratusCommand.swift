@@ -9,7 +9,7 @@ struct StratusCommand: AsyncParsableCommand {
         commandName: "stratus",
         abstract: "Stratus: an IaaS control plane whose centre is operations (metrics, alarms, billing).",
         version: version,
-        subcommands: [ServeCommand.self, ImportCommand.self, VersionCommand.self, CrashWriterCommand.self, SimulateCommand.self, AgentCommand.self, AlarmCommand.self, SNSCommand.self],
+        subcommands: [ServeCommand.self, ImportCommand.self, VersionCommand.self, CrashWriterCommand.self, SimulateCommand.self, AgentCommand.self, AlarmCommand.self, SNSCommand.self, HostCommand.self],
         defaultSubcommand: nil
     )
 }

@@ -63,14 +63,25 @@ import Testing
         defer { for p in processes where p.isRunning { kill(p.processIdentifier, SIGKILL); p.waitUntilExit() } }
         #expect(await StratusProcess.waitHealthy(manager.base + "/healthz"), "serve did not come up")
 
+        // Registered the way an operator does it: `stratus host register-agent` against the live server.
+        let registered = try StratusProcess.run([
+            "host", "register-agent", "--url", manager.base, "--password", Self.password,
+            "--name", "kvm-it", "--management-ip", "127.0.0.1", "--cpu-num", "2", "--memory-size", "4294967296",
+        ])
+        #expect(registered.status == 0, "register-agent failed: \(registered.stderr)")
+        func field(_ prefix: String) -> String? {
+            registered.stdout.split(separator: "\n").first { $0.hasPrefix(prefix) }
+                .map { String($0.dropFirst(prefix.count)).split(separator: " ").first.map(String.init) ?? "" }
+        }
+        let host = try #require(field("registered host "), "no host uuid in: \(registered.stdout)")
+        let token = try #require(field("agent token (shown once): "), "no token in: \(registered.stdout)")
         let session = try await manager.login()
-        let (status, body) = try await manager.request(
-            "POST", "/zstack/v1/hosts/agents", session: session,
-            body: #"{"params":{"name":"kvm-it","managementIp":"127.0.0.1","cpuNum":2,"memorySize":4294967296}}"#)
-        #expect(status == 200, "\(String(decoding: body, as: UTF8.self))")
-        let inventory = try #require((try JSONSerialization.jsonObject(with: body) as? [String: Any])?["inventory"] as? [String: Any])
-        let host = try #require(inventory["uuid"] as? String)
-        let token = try #require(inventory["agentToken"] as? String)
+        let (status, body) = try await manager.request("GET", "/zstack/v1/hosts/\(host)", session: session)
+        #expect(status == 200 && String(decoding: body, as: UTF8.self).contains("kvm-it"), "the registered host is not in the inventory")
+        // A bad name is refused with the field named, and nothing is registered.
+        let bad = try StratusProcess.run(["host", "register-agent", "--url", manager.base, "--password", Self.password,
+                                          "--name", "bad name!", "--management-ip", "127.0.0.1"])
+        #expect(bad.status != 0 && bad.stderr.contains("params.name"), "\(bad.stderr)")
 
         let (agent, _, agentErr) = try StratusProcess.start([
             "agent", "--manager", manager.base, "--token", token, "--libvirt", "test:///default", "--interval", "1", "--spool-dir", spool,
