@@ -16,12 +16,18 @@ public struct DomainStatsRecord: Sendable, Equatable {
     public var numbers: [String: Double]
     /// string parameters.
     public var strings: [String: String]
+    /// The hypervisor's id of the running domain (`virDomainGetID`); a new one on every start of the
+    /// domain's process, nil when inactive or unknown. Restarts that leave counters higher than before
+    /// are told apart by it.
+    public var domainID: UInt32?
 
-    public init(uuid: String, name: String, numbers: [String: Double] = [:], strings: [String: String] = [:]) {
+    public init(uuid: String, name: String, numbers: [String: Double] = [:], strings: [String: String] = [:],
+                domainID: UInt32? = nil) {
         self.uuid = uuid
         self.name = name
         self.numbers = numbers
         self.strings = strings
+        self.domainID = domainID
     }
 
     /// `state.state` as a `DomainState`, or nil when the record has no state group.

@@ -36,6 +36,8 @@ extension LibvirtConnection {
                 }
                 let handle = DomainHandle(dom)
                 var record = DomainStatsRecord(uuid: try handle.uuid(), name: handle.name)
+                let id = virDomainGetID(dom)
+                record.domainID = id == UInt32.max ? nil : id
                 TypedParameters.read(raw.params, count: raw.nparams, numbers: &record.numbers, strings: &record.strings)
                 if record.state?.isActive == true {
                     DomainStatsFallback.fill(&record, from: handle)

@@ -75,6 +75,22 @@ import Testing
         #expect(b.state == .shutoff)
         #expect(b.numbers["cpu.time"] == nil)
         #expect(b.numbers["balloon.current"] == nil)
+        #expect(a.domainID != nil)
+        #expect(b.domainID == nil)
+    }
+
+    /// A destroyed and restarted domain comes back under a new hypervisor id: what tells the
+    /// collector its counters restarted.
+    @Test func aRestartedDomainHasANewDomainID() throws {
+        let spec = TestDriverNode.DomainSpec(name: "a", uuid: "11111111-2222-3333-4444-555555555503", vcpus: 1, memoryMiB: 256)
+        let file = try TestDriverFile(domains: [spec])
+        let conn = try LibvirtConnection(uri: file.uri)
+        let first = try #require(try conn.domainStats().first?.domainID)
+        try conn.destroy(uuid: spec.uuid)
+        #expect(try conn.domainStats().first?.domainID == nil)
+        try conn.start(uuid: spec.uuid)
+        let second = try #require(try conn.domainStats().first?.domainID)
+        #expect(second != first)
     }
 
     @Test func lifecycleOfADefinedDomain() throws {

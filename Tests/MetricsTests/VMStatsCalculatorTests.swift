@@ -10,14 +10,14 @@ import Testing
 
     /// A running 2-vCPU domain with 1 GiB of balloon memory.
     static func record(cpu: Double, vcpu0: Double, vcpu1: Double, state: DomainState = .running,
-                       usable: Double? = 262_144, rss: Double? = nil, uuid: String = uuid) -> DomainStatsRecord {
+                       usable: Double? = 262_144, rss: Double? = nil, uuid: String = uuid, id: UInt32? = nil) -> DomainStatsRecord {
         var n: [String: Double] = [
             "state.state": Double(state.rawValue), "cpu.time": cpu, "vcpu.current": 2,
             "vcpu.0.time": vcpu0, "vcpu.1.time": vcpu1, "balloon.current": 1_048_576, "balloon.maximum": 2_097_152,
         ]
         n["balloon.usable"] = usable
         n["balloon.rss"] = rss
-        return DomainStatsRecord(uuid: uuid, name: "vm", numbers: n)
+        return DomainStatsRecord(uuid: uuid, name: "vm", numbers: n, domainID: id)
     }
 
     /// Values by metric name (and CPUNum), checking every sample's labels and stamp on the way.
@@ -123,6 +123,27 @@ import Testing
                                              hostUuid: Self.host, stamp: 20_000, now: 20_000), stamp: 20_000)
         #expect(after["CPUAllUsedUtilization"] == 20)
         #expect(after["CPUUsedUtilization#0"] == 20)
+    }
+
+    /// Destroyed and started again between two reads, the new process already has more CPU time than
+    /// the old one had: only the changed domain id tells, and no bogus rate is emitted.
+    @Test func aNewDomainIDIsARestartEvenWhenCountersGrew() {
+        var calc = VMStatsCalculator()
+        _ = calc.samples(from: [Self.record(cpu: 1e9, vcpu0: 0.5e9, vcpu1: 0.5e9, id: 7)], hostUuid: Self.host, stamp: 0, now: 0)
+        let restart = Self.values(calc.samples(from: [Self.record(cpu: 4e9, vcpu0: 2e9, vcpu1: 2e9, id: 8)],
+                                               hostUuid: Self.host, stamp: 10_000, now: 10_000), stamp: 10_000)
+        #expect(Set(restart.keys) == Self.memoryKeys)
+        // Same id again: +2 s per vCPU over 10 s is 20 %, measured from the new process's counters.
+        let after = Self.values(calc.samples(from: [Self.record(cpu: 8e9, vcpu0: 4e9, vcpu1: 4e9, id: 8)],
+                                             hostUuid: Self.host, stamp: 20_000, now: 20_000), stamp: 20_000)
+        #expect(after["CPUUsedUtilization#0"] == 20)
+        #expect(after["CPUAllUsedUtilization"] == 20)
+        // An unchanged id with growing counters is a normal step (the same numbers with id 7 → 7 emit rates).
+        var steady = VMStatsCalculator()
+        _ = steady.samples(from: [Self.record(cpu: 1e9, vcpu0: 0.5e9, vcpu1: 0.5e9, id: 7)], hostUuid: Self.host, stamp: 0, now: 0)
+        let step = Self.values(steady.samples(from: [Self.record(cpu: 4e9, vcpu0: 2e9, vcpu1: 2e9, id: 7)],
+                                              hostUuid: Self.host, stamp: 10_000, now: 10_000), stamp: 10_000)
+        #expect(step["CPUUsedUtilization#0"] == 15)
     }
 
     @Test func aStoppedOrVanishedVMEmitsNothingAndIsForgotten() {

@@ -27,7 +27,8 @@ import Libvirt
 /// Percentages are clamped to 0…100. Memory is a gauge, emitted on every read. Counters: the
 /// first read of one emits nothing for it; one that went down is re-based and emits nothing for
 /// that read (only that counter); a device that appears starts with a first read, one that goes
-/// away is forgotten. A domain whose `cpu.time` went down was restarted: all its counters are
+/// away is forgotten. A domain whose `cpu.time` went down, or whose hypervisor id changed (a new
+/// QEMU process, even when its counters already passed the old ones), was restarted: all its counters are
 /// re-based and it emits no rates for that read. A domain that is no longer running, or no longer
 /// listed, is forgotten.
 ///
@@ -38,6 +39,8 @@ import Libvirt
 public struct VMStatsCalculator: Sendable {
     /// Counters of each running domain, by libvirt uuid.
     private var domains: [String: CounterRates] = [:]
+    /// The hypervisor id each tracked domain had at its last read.
+    private var domainIDs: [String: UInt32] = [:]
 
     public init() {}
 
@@ -48,11 +51,13 @@ public struct VMStatsCalculator: Sendable {
     public mutating func samples(from records: [DomainStatsRecord], hostUuid: String, stamp: Int64, now: Int64) -> [Sample] {
         var out: [Sample] = []
         var kept: [String: CounterRates] = [:]
+        var keptIDs: [String: UInt32] = [:]
         for record in records where record.state == .running {
             var rates = domains[record.uuid] ?? CounterRates()
             var e = SampleEmitter(namespace: "ZStack/VM",
                                   labels: ["VMUuid": Self.zstackUuid(record.uuid), "HostUuid": hostUuid], stamp: stamp)
-            let restarted = Self.restarted(record, rates)
+            let restarted = Self.restarted(record, rates) || Self.newProcess(record, previousID: domainIDs[record.uuid])
+            keptIDs[record.uuid] = record.domainID
             Self.cpu(record, rebaseOnly: restarted, rates: &rates, now: now, into: &e)
             Self.memory(record.numbers, into: &e)
             DeviceRates.emit(Self.devices(record, group: "block", fields: Self.diskFields), fields: Self.diskFields,
@@ -66,6 +71,7 @@ public struct VMStatsCalculator: Sendable {
             out += e.samples
         }
         domains = kept
+        domainIDs = keptIDs
         return out
     }
 
@@ -107,6 +113,12 @@ public struct VMStatsCalculator: Sendable {
     static func restarted(_ record: DomainStatsRecord, _ rates: CounterRates) -> Bool {
         guard let now = record.numbers["cpu.time"], let then = rates.previousValue("cpu.time") else { return false }
         return now < then
+    }
+
+    /// True when both reads know the domain's hypervisor id and it changed: the domain was started anew.
+    static func newProcess(_ record: DomainStatsRecord, previousID: UInt32?) -> Bool {
+        guard let id = record.domainID, let previousID else { return false }
+        return id != previousID
     }
 
     /// The `<group>.N.*` devices of a record (`block`, `net`) that have at least one of `fields`,
