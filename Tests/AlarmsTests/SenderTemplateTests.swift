@@ -52,6 +52,28 @@ import Testing
         #expect(renderer.text([fields]).contains("Alarm cpu-high: Firing"))
     }
 
+    /// The cache hands back the compiled renderer while the templates are unchanged, and an edited
+    /// template renders its new text at once.
+    @Test func theRendererCacheFollowsTemplateEdits() {
+        let cache = NoticeRendererCache(capacity: 2)
+        let fields = NoticeFields(SenderFixture.alarm(), idempotencyKey: "k")
+        let first = SenderFixture.http("http://127.0.0.1:1", template: "one {{ALARM_NAME}}", recoveryTemplate: nil)
+        #expect(cache.renderer(for: first).text([fields]) == "one cpu-high")
+        #expect(cache.renderer(for: first).text([fields]) == "one cpu-high")
+        #expect(cache.count == 1)
+        let edited = SenderFixture.http("http://127.0.0.1:1", template: "two {{ALARM_NAME}}", recoveryTemplate: nil)
+        #expect(cache.renderer(for: edited).text([fields]) == "two cpu-high")
+        #expect(cache.count == 2)
+        // Past capacity it starts over, still rendering correctly.
+        let third = SenderFixture.http("http://127.0.0.1:1", template: "three {{ALARM_NAME}}", recoveryTemplate: nil)
+        #expect(cache.renderer(for: third).text([fields]) == "three cpu-high")
+        #expect(cache.count == 1)
+        // No templates: the built-in text, nothing cached.
+        let plain = SenderFixture.http("http://127.0.0.1:1", template: nil, recoveryTemplate: nil)
+        #expect(cache.renderer(for: plain).text([fields]).contains("Alarm cpu-high: Firing"))
+        #expect(cache.count == 1)
+    }
+
     @Test func builtInMessagesCoverEveryNoticeKind() {
         let r = NoticeRenderer(template: nil, recoveryTemplate: nil)
         let test = Notice.test(TestNotice(endpointUuid: "ep-1", requestedBy: "admin", time: SenderFixture.time))

@@ -54,7 +54,7 @@ public struct DingTalkSender: NotificationSender {
     /// The POST this sender makes for `attempt` (signed URL, capped body).
     public func request(for attempt: DeliveryAttempt, config: DingTalkEndpointConfig) throws -> OutboundRequest {
         let fields = NoticeFields.of(attempt)
-        let renderer = NoticeRenderer(endpoint: attempt.endpoint)
+        let renderer = NoticeRendererCache.shared.renderer(for: attempt.endpoint)
         let body = try Self.body(title: renderer.subject(fields), text: renderer.markdown(fields),
                                  atMobiles: config.atMobiles, atAll: config.atAll, maxBytes: maxBodyBytes)
         var url = config.url

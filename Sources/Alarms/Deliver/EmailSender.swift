@@ -36,7 +36,7 @@ public struct EmailSender: NotificationSender {
     /// The email this sender submits for `attempt`.
     public func message(for attempt: DeliveryAttempt, config: EmailEndpointConfig) -> EmailMessage {
         let fields = NoticeFields.of(attempt)
-        let renderer = NoticeRenderer(endpoint: attempt.endpoint)
+        let renderer = NoticeRendererCache.shared.renderer(for: attempt.endpoint)
         return EmailMessage(from: config.from, to: config.recipients, subject: "[Stratus] " + renderer.subject(fields),
                             text: renderer.text(fields), html: config.html ? renderer.html(fields) : nil, date: clock.now(),
                             idempotencyKey: NotificationSignature.idempotencyHeader(attempt.idempotencyKeys))

@@ -44,7 +44,7 @@ public struct HTTPNotificationSender: NotificationSender {
     /// The POST this sender makes for `attempt` (exposed for tests and previews).
     public func request(for attempt: DeliveryAttempt, config: HTTPEndpointConfig) throws -> OutboundRequest {
         let fields = NoticeFields.of(attempt)
-        let renderer = NoticeRenderer(endpoint: attempt.endpoint)
+        let renderer = NoticeRendererCache.shared.renderer(for: attempt.endpoint)
         let body: Data
         switch config.format {
         case .zstack:
