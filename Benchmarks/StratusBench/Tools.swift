@@ -16,8 +16,10 @@ enum Tools {
     static func procStatus(_ pid: Int32, _ field: String) -> Int64 {
         let path = pid == 0 ? "/proc/self/status" : "/proc/\(pid)/status"
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return 0 }
+        // "VmHWM:\t  123456 kB": the number is right-aligned in 8 columns after a tab, so from
+        // 10,000,000 kB on no space separates it from the tab; split on both.
         for line in text.split(separator: "\n") where line.hasPrefix(field + ":") {
-            let kb = line.split(separator: " ").compactMap { Int64($0) }.first ?? 0
+            let kb = line.dropFirst(field.count + 1).split(whereSeparator: { $0 == " " || $0 == "\t" }).compactMap { Int64($0) }.first ?? 0
             return kb * 1024
         }
         return 0

@@ -35,6 +35,20 @@ import Testing
         #expect(try RollupCodec.decode(RollupCodec.encode([])).isEmpty)
     }
 
+    /// A steady series (a VM's vCPU count, a disk's capacity) rolls up into a value far smaller
+    /// than its bucket count: a day of 5 m buckets or 30 days of 1 h buckets, all alike.
+    @Test(arguments: [RollupResolution.fiveMinutes, .hour])
+    func steadySeriesWithMoreBucketsThanBytes(_ res: RollupResolution) throws {
+        let n = Int(res.windowMilliseconds / res.milliseconds)
+        let buckets = (1...n).map { i in
+            RollupBucket(end: 1_767_225_600_000 + Int64(i) * res.milliseconds,
+                         aggregate: WindowAggregate(count: Int(res.milliseconds / 10_000), sum: 4 * Double(res.milliseconds / 10_000), min: 4, max: 4, last: 4))
+        }
+        let bytes = RollupCodec.encode(buckets)
+        #expect(bytes.count < n, "the case needs fewer bytes than buckets: \(bytes.count) bytes for \(n)")
+        #expect(Self.bits(try RollupCodec.decode(bytes)) == Self.bits(buckets))
+    }
+
     @Test func resolutions() {
         #expect(RollupResolution.allCases.map(\.milliseconds) == [60_000, 300_000, 3_600_000])
         #expect(RollupResolution.allCases.map(\.rawValue) == [1, 2, 3])

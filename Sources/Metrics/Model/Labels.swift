@@ -16,6 +16,11 @@ public struct Labels: Hashable, Sendable, Comparable, CustomStringConvertible {
         pairs = dictionary.sorted { $0.key < $1.key }.map { (name: $0.key, value: $0.value) }
     }
 
+    /// Pairs already sorted by name, names unique (not checked: for callers that filter a `Labels`).
+    init(sortedPairs: [(name: String, value: String)]) {
+        pairs = sortedPairs
+    }
+
     public subscript(name: String) -> String? {
         pairs.first { $0.name == name }?.value
     }

@@ -42,7 +42,9 @@ extension PromQLEvaluator {
                     labels: f == .lastOverTime ? w.labels : w.labels.droppingName(),
                     values: w.windows.map { $0?.value(function) })
             }
-            return .vector(try mergeSameLabels(series), ordered: false)
+            // The store's series are distinct; without `__name__` they stay so when they shared one.
+            let distinct = f == .lastOverTime || windows.allSatisfy { $0.labels.name == windows[0].labels.name }
+            return .vector(distinct ? series : try mergeSameLabels(series), ordered: false)
         case .abs, .ceil, .floor, .sqrt, .exp, .ln, .log2, .log10:
             let math = f.mathFunction!
             let series = try vectorSeries(try await evaluate(args[0]))

@@ -21,8 +21,10 @@ enum StepValue {
 extension Labels {
     /// The labels without `__name__`.
     func droppingName() -> Labels {
-        guard self[Labels.nameKey] != nil else { return self }
-        return Labels(withoutName)
+        guard let i = pairs.firstIndex(where: { $0.name == Labels.nameKey }) else { return self }
+        var kept = pairs
+        kept.remove(at: i)
+        return Labels(sortedPairs: kept)
     }
 
     /// Only the labels named in `names`.

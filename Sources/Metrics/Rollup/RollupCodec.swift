@@ -78,7 +78,8 @@ public enum RollupCodec {
     public static func decode(_ bytes: [UInt8]) throws -> [RollupBucket] {
         try bytes.withUnsafeBufferPointer { buf throws(MetricsError) -> [RollupBucket] in
             var r = ByteReader(buf)
-            guard let n = r.count(), n <= buf.count else { throw corrupt("bad bucket count") }
+            // Every bucket takes at least 1/16 byte (the count deltas: one width byte per group of 16).
+            guard let n = r.count(), n <= buf.count * DeltaPacking.groupSize else { throw corrupt("bad bucket count") }
             guard n > 0 else {
                 guard r.isAtEnd else { throw corrupt("bytes after an empty rollup") }
                 return []

@@ -135,8 +135,7 @@ struct SeriesIndex {
         var current = required[0]
         for other in required.dropFirst() {
             if current.isEmpty { break }
-            let set = Set(other)
-            current = current.filter { set.contains($0) }
+            current = Self.intersect(current, other)
         }
         var last: UInt32 = 0
         for id in current where id != last && !excluded.contains(id) {
@@ -144,6 +143,24 @@ struct SeriesIndex {
             last = id
         }
         return result
+    }
+
+    /// The ids of ascending `small` also in ascending `large`: a binary search per id, each from
+    /// where the last one ended (no hash set of the larger list).
+    static func intersect(_ small: [UInt32], _ large: [UInt32]) -> [UInt32] {
+        var out: [UInt32] = []
+        out.reserveCapacity(small.count)
+        var lo = 0
+        for id in small {
+            var hi = large.count
+            while lo < hi {
+                let m = (lo + hi) >> 1
+                if large[m] < id { lo = m + 1 } else { hi = m }
+            }
+            if lo == large.count { break }
+            if large[lo] == id { out.append(id) }
+        }
+        return out
     }
 
     /// Bytes held (capacities and estimated hash-table and string overheads).

@@ -289,6 +289,8 @@ extension RocksMetricStore {
                     let b = s.heads[slot].builder.take()!
                     cut(id, b, &s, &ctx)
                     startHead(slot, t, v, &s)
+                    // A new partition holds no stored chunk (none is newer than a head); a split leaves one.
+                    s.heads[slot].partitionClean = MetricKey.partition(t) != MetricKey.partition(maxT)
                 } else {
                     s.heads[slot].builder!.append(t, v)
                 }
@@ -309,6 +311,7 @@ extension RocksMetricStore {
         var b = ChunkBuilder()
         b.append(t, v)
         s.heads[slot].builder = b
+        s.heads[slot].partitionClean = false
         s.headOpened(partition: MetricKey.partition(t))
     }
 
@@ -345,6 +348,7 @@ extension RocksMetricStore {
         for p in points { b.append(p.timestamp, p.value) }
         s.heads[slot].builder = b
         if !first.isEmpty {
+            s.heads[slot].partitionClean = false
             let maxT = first[first.count - 1].timestamp
             ctx.chunkPuts.append((MetricKey.chunk(id, maxT: maxT), ChunkCodec.encode(first)))
             ctx.queueKeys.append(MetricKey.queue(hour: MetricKey.partition(maxT), id: id))
@@ -354,7 +358,10 @@ extension RocksMetricStore {
     /// Writes the batch's cuts, then merges the samples older than their heads into the stored chunks.
     func finish(_ ctx: inout IngestContext, _ s: inout EngineState) throws {
         if let batch = ctx.writeBatch() { try db.write(batch, sync: false) }
-        for (id, points) in ctx.older { try mergeIntoChunks(id, points) }
+        for (id, points) in ctx.older {
+            s.heads[Int(id) - 1].partitionClean = false
+            try mergeIntoChunks(id, points)
+        }
     }
 
     /// Merges `incoming` (arrival order; a later sample replaces an earlier one at the same time)

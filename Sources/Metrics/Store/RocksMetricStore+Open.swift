@@ -69,11 +69,20 @@ extension RocksMetricStore {
             guard s.index.contains(id) else { stale.append(id); return true }
             let builder = try ChunkBuilder(reopening: value)
             guard builder.count > 0 else { stale.append(id); return true }
-            let it = try db.makeIterator(lower: MetricKey.chunk(id, maxT: builder.minT), upper: RocksDB.successor(ofPrefix: MetricKey.chunksPrefix(id)))
+            // Chunks from the start of the head's partition on: one ending at or after the head's
+            // first sample makes the head stale; one before it makes the partition unclean.
+            let partitionStart = MetricKey.partition(builder.maxT) - MetricKey.partitionLength
+            let it = try db.makeIterator(
+                lower: MetricKey.chunk(id, maxT: min(partitionStart + 1, builder.minT)), upper: RocksDB.successor(ofPrefix: MetricKey.chunksPrefix(id)))
             it.seekToFirst()
-            if it.isValid { stale.append(id); return true }
+            var clean = true
+            while it.isValid {
+                if MetricKey.maxTOfChunkKey(it.key) >= builder.minT { stale.append(id); return true }
+                clean = false
+                it.next()
+            }
             try it.checkStatus()
-            s.heads[Int(id) - 1] = HeadSeries(builder: builder, newest: builder.maxT, dirty: false)
+            s.heads[Int(id) - 1] = HeadSeries(builder: builder, newest: builder.maxT, dirty: false, partitionClean: clean)
             s.headOpened(partition: MetricKey.partition(builder.maxT))
             return true
         }

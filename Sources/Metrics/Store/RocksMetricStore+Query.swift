@@ -5,9 +5,18 @@ extension RocksMetricStore {
         var id: UInt64
         var labels: Labels
         var head: ChunkBuilder?
+        /// `HeadSeries.partitionClean` when the head was copied.
+        var partitionClean = false
         /// Stored chunks hold only samples before this (the head's first time); later ones in a
         /// chunk were cut after the head copy was taken, and the copy has them.
         var chunkLimit: Int64 { head.map { $0.count > 0 ? $0.minT : .max } ?? .max }
+
+        /// Whether stored chunks may hold samples at or after `from`: not when `from` lies in the
+        /// head's partition and no stored chunk does (the head answers alone, no RocksDB seek).
+        func chunksMayReach(_ from: Int64) -> Bool {
+            guard partitionClean, let head, head.count > 0 else { return true }
+            return from <= MetricKey.partition(head.maxT) - MetricKey.partitionLength
+        }
 
         /// The head as a chunk when it has samples in `[from, to]`.
         func headChunk(from: Int64, to: Int64) throws -> Chunk? {
@@ -21,7 +30,8 @@ extension RocksMetricStore {
         try state.withLock { s in
             try ensureOpen(s, "query")
             return try s.index.matching(matchers).map { id in
-                SeriesSnapshot(id: id, labels: try s.index.labels(of: id), head: s.heads[Int(id) - 1].builder)
+                let h = s.heads[Int(id) - 1]
+                return SeriesSnapshot(id: id, labels: try s.index.labels(of: id), head: h.builder, partitionClean: h.partitionClean)
             }
         }
     }
@@ -43,7 +53,7 @@ extension RocksMetricStore {
         for series in try snapshot(matchers) {
             var points: [Point] = []
             let limit = min(to, series.chunkLimit &- 1)
-            if from <= limit {
+            if from <= limit && series.chunksMayReach(from) {
                 try forEachChunk(series.id, from: from, to: limit) { chunk in
                     try chunk.forEach { t, v in if t >= from && t <= limit { points.append(Point(timestamp: t, value: v)) } }
                 }
@@ -136,7 +146,7 @@ extension RocksMetricStore {
     private func addRaw(_ s: SeriesSnapshot, from: Int64, to: Int64, into pieces: inout [Piece]) throws {
         guard from <= to else { return }
         let limit = min(to, s.chunkLimit &- 1)
-        if from <= limit {
+        if from <= limit && s.chunksMayReach(from) {
             try forEachChunk(s.id, from: from, to: limit) { chunk in
                 try Self.add(chunk, from: from, to: limit, into: &pieces)
             }

@@ -185,4 +185,9 @@ struct HeadSeries {
     var newest: Int64 = .min
     /// Changed since the last checkpoint.
     var dirty = false
+    /// No stored chunk lies in the head's hour partition (every stored chunk ends before it), so a
+    /// read that starts inside that partition needs the head alone, not a RocksDB seek. False =
+    /// unknown. Set when a head starts because its series crossed into a new partition (and by
+    /// recovery, which checks); cleared by a split or a merge into the stored chunks.
+    var partitionClean = false
 }

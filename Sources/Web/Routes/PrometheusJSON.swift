@@ -15,35 +15,17 @@ enum PrometheusJSON {
                  body: .init(byteBuffer: ByteBuffer(string: body)))
     }
 
-    /// A query result: `{"resultType":"matrix","result":[…]}`.
+    /// A query result: `{"resultType":"matrix","result":[…]}` (written as bytes by `PrometheusJSONWriter`).
     static func result(_ value: PromQLValue) -> String {
-        var out = #"{"resultType":"#
+        var capacity = 256
         switch value {
-        case let .scalar(p):
-            out += #""scalar","result":"# + point(p)
-        case let .string(s, t):
-            out += #""string","result":["# + time(t) + "," + string(s) + "]"
-        case let .vector(samples):
-            out += #""vector","result":["#
-            for (i, s) in samples.enumerated() {
-                if i > 0 { out += "," }
-                out += #"{"metric":"# + labels(s.labels) + #","value":"# + point(s.point) + "}"
-            }
-            out += "]"
-        case let .matrix(series):
-            out += #""matrix","result":["#
-            for (i, s) in series.enumerated() {
-                if i > 0 { out += "," }
-                out += #"{"metric":"# + labels(s.labels) + #","values":["#
-                for (j, p) in s.points.enumerated() {
-                    if j > 0 { out += "," }
-                    out += point(p)
-                }
-                out += "]}"
-            }
-            out += "]"
+        case let .vector(samples): capacity += samples.count * 160
+        case let .matrix(series): capacity += series.reduce(0) { $0 + 160 + $1.points.count * 24 }
+        default: break
         }
-        return out + "}"
+        var w = PrometheusJSONWriter(capacity: capacity)
+        w.result(value)
+        return String(decoding: w.bytes, as: UTF8.self)
     }
 
     /// `[<seconds>,"<value>"]`.
