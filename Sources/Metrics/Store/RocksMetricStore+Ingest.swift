@@ -58,7 +58,14 @@ extension RocksMetricStore {
     // MARK: Append
 
     public func append(_ batch: SampleBatch) throws -> WriteReport {
-        guard !batch.isEmpty else { return WriteReport() }
+        let (report, ticket) = try appendDeferringSync(batch)
+        if ticket.logOffset > 0 { try wal.sync(through: ticket.logOffset) }
+        return report
+    }
+
+    /// Applies the batch (heads, WAL write) and returns before the fsync; `waitDurable` waits for it.
+    public func appendDeferringSync(_ batch: SampleBatch) throws -> (WriteReport, DurabilityTicket) {
+        guard !batch.isEmpty else { return (WriteReport(), .durable) }
         let cutoff = retentionCutoff()
         let (report, offset, walGrowth) = try state.withLock { s throws -> (WriteReport, Int, Int) in
             try ensureOpen(s, "append to")
@@ -101,9 +108,16 @@ extension RocksMetricStore {
             try finish(&ctx, &s)
             return (report, offset, offset - s.walBytesAtCheckpoint)
         }
-        if offset > 0 { try wal.sync(through: offset) }
         if walGrowth > options.checkpointWALBytes { scheduleCheckpoint() }
-        return report
+        return (report, DurabilityTicket(logOffset: offset))
+    }
+
+    /// Suspends (holding no thread) until the WAL's group commit has fsync'd the ticket's offset.
+    public func waitDurable(_ ticket: DurabilityTicket) async throws {
+        guard ticket.logOffset > 0 else { return }
+        try await withCheckedThrowingContinuation { (c: CheckedContinuation<Void, any Error>) in
+            wal.whenDurable(through: ticket.logOffset) { result in c.resume(with: result) }
+        }
     }
 
     /// Checks every sample; returns false when all pass (nothing copied), else true with the
