@@ -17,12 +17,25 @@ extension RocksMetricStore {
     }
 
     /// Matching series with their heads copied under the lock (a `ChunkBuilder` copy is CoW-cheap).
+    /// Only ids, heads and the canonical label bytes (into one buffer) are taken under the lock;
+    /// the labels are decoded after it: decoding 100 k label sets in the lock stalled every push
+    /// for the whole alarm round's queries.
     func snapshot(_ matchers: [LabelMatcher]) throws -> [SeriesSnapshot] {
-        try state.withLock { s in
+        let (ids, heads, bytes, ranges) = try state.withLock { s throws -> ([UInt64], [ChunkBuilder?], [UInt8], [Range<Int>]) in
             try ensureOpen(s, "query")
-            return try s.index.matching(matchers).map { id in
-                SeriesSnapshot(id: id, labels: try s.index.labels(of: id), head: s.heads[Int(id) - 1].builder)
+            let ids = s.index.matching(matchers)
+            var heads: [ChunkBuilder?] = [], ranges: [Range<Int>] = [], bytes: [UInt8] = []
+            heads.reserveCapacity(ids.count)
+            ranges.reserveCapacity(ids.count)
+            bytes.reserveCapacity(ids.count * 128)
+            for id in ids {
+                heads.append(s.heads[Int(id) - 1].builder)
+                ranges.append(s.index.appendCanonical(of: id, to: &bytes))
             }
+            return (ids, heads, bytes, ranges)
+        }
+        return try ids.indices.map { i in
+            SeriesSnapshot(id: ids[i], labels: try LabelsCodec.decode(Array(bytes[ranges[i]]), key: MetricKey.labels(ids[i])), head: heads[i])
         }
     }
 
