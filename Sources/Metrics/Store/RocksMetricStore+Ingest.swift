@@ -41,13 +41,12 @@ extension RocksMetricStore {
         }
     }
 
-    /// Adds series `id` to the index and heads, and its `S`/`I`/`P` keys and the id counter to
-    /// RocksDB (not synced: the WAL series record or the next checkpoint makes them durable).
+    /// Adds series `id` to the index and heads, and its `I` key and the id counter to RocksDB (not
+    /// synced: the WAL series record or the next checkpoint makes them durable). No `S`/`P` keys:
+    /// nothing reads them (see `seriesRefs(for:)`).
     func persistNewSeries(_ s: inout EngineState, id: UInt64, canonical: [UInt8], labels: Labels) throws {
         let batch = RocksWriteBatch()
-        batch.put([MetricKey.seriesPrefix] + canonical, BigEndian.bytes(id))
         batch.put(MetricKey.labels(id), canonical)
-        for p in labels.pairs { batch.put(MetricKey.posting(name: p.name, value: p.value, id: id), []) }
         s.nextID = max(s.nextID, id + 1)
         batch.put(MetricKey.nextSeriesID, BigEndian.bytes(s.nextID))
         try db.write(batch, sync: false)
