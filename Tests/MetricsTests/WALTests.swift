@@ -54,7 +54,7 @@ import Testing
         try await withTSDBTempDirectory { dir in
             let wal = try WriteAheadLog(directory: dir, segment: 1)
             // offset → (times answered, the synced offset seen when answered)
-            let answers = Mutex<[Int: (count: Int, synced: Int)]>([:])
+            let answers = DurableAnswers()
             await withTaskGroup(of: Void.self) { group in
                 for w in 0..<8 {
                     group.addTask {
@@ -62,7 +62,7 @@ import Testing
                             let offset = try! wal.append([UInt8(w), UInt8(i)] + [UInt8](repeating: 7, count: i))
                             let result: Result<Void, any Error> = await withCheckedContinuation { c in
                                 wal.whenDurable(through: offset) { r in
-                                    answers.withLock { a in
+                                    answers.all.withLock { a in
                                         let prev = a[offset]?.count ?? 0
                                         a[offset] = (prev + 1, wal.durableOffset)
                                     }
@@ -74,7 +74,7 @@ import Testing
                     }
                 }
             }
-            let all = answers.withLock { $0 }
+            let all = answers.all.withLock { $0 }
             #expect(all.count == 8 * 50)
             for (offset, a) in all {
                 #expect(a.count == 1, "offset \(offset) answered \(a.count) times")
@@ -106,4 +106,9 @@ import Testing
         #expect(read == [[1, 1, 1]])
         #expect(FileManager.default.contents(atPath: path)!.count == end1)
     }
+}
+
+/// What `whenDurable` answered, per offset: how often, and the synced offset at that moment.
+private final class DurableAnswers: Sendable {
+    let all = Mutex<[Int: (count: Int, synced: Int)]>([:])
 }
