@@ -13,7 +13,9 @@ import Testing
         var series: Int
         var killAfter: Int
         var checkpointEvery: Int
-        var description: String { "\(series) series, kill after round \(killAfter), checkpoint every \(checkpointEvery)" }
+        /// The writer appends without waiting and reports rounds from the WAL's group commit.
+        var deferred = false
+        var description: String { "\(series) series, kill after round \(killAfter), checkpoint every \(checkpointEvery)\(deferred ? ", deferred sync" : "")" }
     }
 
     static let killPoints: [KillPoint] = [
@@ -22,6 +24,7 @@ import Testing
         KillPoint(series: 40, killAfter: 200, checkpointEvery: 7),
         KillPoint(series: 200, killAfter: 380, checkpointEvery: 50),        // past the first hour: chunks cut
         KillPoint(series: 20, killAfter: 800, checkpointEvery: 0),          // late: two hours of WAL, cuts, no checkpoint
+        KillPoint(series: 100, killAfter: 300, checkpointEvery: 40, deferred: true),  // the push path: acks from the group commit
     ]
 
     @Test(arguments: killPoints)
@@ -32,7 +35,7 @@ import Testing
         let (process, out, _) = try StratusProcess.start([
             "crash-writer", "--path", path, "--series", "\(point.series)", "--rounds", "\(point.killAfter + 100_000)",
             "--checkpoint-every", "\(point.checkpointEvery)",
-        ])
+        ] + (point.deferred ? ["--deferred"] : []))
         var text = ""
         var last = -1
         let fd = out.fileHandleForReading.fileDescriptor

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 @testable import StratusMetrics
 
@@ -49,6 +50,45 @@ import Testing
         }
     }
 
+    @Test func whenDurableAnswersEveryWaiterOnceAfterItsOffsetIsSynced() async throws {
+        try await withTSDBTempDirectory { dir in
+            let wal = try WriteAheadLog(directory: dir, segment: 1)
+            // offset → (times answered, the synced offset seen when answered)
+            let answers = DurableAnswers()
+            await withTaskGroup(of: Void.self) { group in
+                for w in 0..<8 {
+                    group.addTask {
+                        for i in 0..<50 {
+                            let offset = try! wal.append([UInt8(w), UInt8(i)] + [UInt8](repeating: 7, count: i))
+                            let result: Result<Void, any Error> = await withCheckedContinuation { c in
+                                wal.whenDurable(through: offset) { r in
+                                    answers.all.withLock { a in
+                                        let prev = a[offset]?.count ?? 0
+                                        a[offset] = (prev + 1, wal.durableOffset)
+                                    }
+                                    c.resume(returning: r)
+                                }
+                            }
+                            #expect((try? result.get()) != nil)
+                        }
+                    }
+                }
+            }
+            let all = answers.all.withLock { $0 }
+            #expect(all.count == 8 * 50)
+            for (offset, a) in all {
+                #expect(a.count == 1, "offset \(offset) answered \(a.count) times")
+                #expect(a.synced >= offset, "offset \(offset) answered when only \(a.synced) was synced")
+            }
+            wal.close()
+            // After close a waiter for bytes never written is answered at once, with the error.
+            let late: Result<Void, any Error> = await withCheckedContinuation { c in
+                wal.whenDurable(through: wal.bytesWritten + 1) { c.resume(returning: $0) }
+            }
+            #expect((try? late.get()) == nil)
+        }
+    }
+
     @Test func corruptRecordEndsTheSegmentAndIsTruncated() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("wal-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -66,4 +106,9 @@ import Testing
         #expect(read == [[1, 1, 1]])
         #expect(FileManager.default.contents(atPath: path)!.count == end1)
     }
+}
+
+/// What `whenDurable` answered, per offset: how often, and the synced offset at that moment.
+private final class DurableAnswers: Sendable {
+    let all = Mutex<[Int: (count: Int, synced: Int)]>([:])
 }

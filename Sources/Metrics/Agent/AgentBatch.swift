@@ -13,6 +13,9 @@ public struct AgentBatchEncoder: Sendable {
     public private(set) var text: [UInt8] = []
     /// Lines appended so far.
     public private(set) var count = 0
+    /// The last timestamp written and its digits: a batch's lines share one grid stamp.
+    private var stamp: Int64 = .min
+    private var stampDigits: [UInt8] = []
 
     public init(capacity: Int = 1 << 16) { text.reserveCapacity(capacity) }
 
@@ -62,7 +65,11 @@ public struct AgentBatchEncoder: Sendable {
             text.append(contentsOf: value.description.utf8)
         }
         text.append(0x20)
-        text.append(contentsOf: String(timestamp).utf8)
+        if timestamp != stamp {
+            stamp = timestamp
+            stampDigits = Array(String(timestamp).utf8)
+        }
+        text.append(contentsOf: stampDigits)
         text.append(0x0A)
         count += 1
     }

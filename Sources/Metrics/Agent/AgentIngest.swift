@@ -1,4 +1,5 @@
 import NIOCore
+import NIOPosix
 import Synchronization
 
 /// Why the manager refused a whole push.
@@ -78,6 +79,29 @@ public final class AgentIngest: Sendable {
     /// does not inflate, `AgentIngestError.foreignHost` (nothing stored) for another host's series,
     /// and store failures; bad lines and refused samples are counted in the reply.
     public func ingest(_ body: ByteBuffer, gzipped: Bool, hostUuid: String) throws -> AgentPushReply {
+        finish(try stage(body, gzipped: gzipped, hostUuid: hostUuid, deferSync: false))
+    }
+
+    /// `ingest` for a server: the CPU work (inflate, parse, resolve, append) runs on `pool`, then
+    /// the call suspends without holding a thread until the store's group commit makes the push
+    /// durable. Throws like `ingest`; the reply means the samples survive a crash.
+    public func ingest(_ body: ByteBuffer, gzipped: Bool, hostUuid: String, on pool: NIOThreadPool) async throws -> AgentPushReply {
+        let staged = try await pool.runIfActive { try self.stage(body, gzipped: gzipped, hostUuid: hostUuid, deferSync: true) }
+        try await store.waitDurable(staged.ticket)
+        return finish(staged)
+    }
+
+    /// A push applied to the store, not yet known durable.
+    struct Staged: Sendable {
+        var reply: AgentPushReply
+        var ticket: DurabilityTicket
+        var timestamps: [Int64]
+        var compressedBytes: Int
+    }
+
+    /// Inflates, parses, resolves and appends; with `deferSync` the append returns before its
+    /// fsync (wait for `ticket`), else it is durable already.
+    func stage(_ body: ByteBuffer, gzipped: Bool, hostUuid: String, deferSync: Bool) throws -> Staged {
         let compressedBytes = body.readableBytes
         let text = gzipped ? try AgentBatchDecoder.gunzip(body) : Array(body.readableBytesView)
         let owner = ownerIndex(hostUuid)
@@ -205,14 +229,20 @@ public final class AgentIngest: Sendable {
             return batch
         }
 
-        // 4. Store, then measure how late the samples became queryable.
-        let report = try store.append(batch)
-        let now = clock.now()
+        // 4. Store (durable later: see `finish`).
+        let (report, ticket) = try deferSync ? store.appendDeferringSync(batch) : (store.append(batch), DurabilityTicket.durable)
         reply.accepted = report.accepted
         for r in report.rejected { reject(1, r.message) }
+        return Staged(reply: reply, ticket: ticket, timestamps: batch.timestamps, compressedBytes: compressedBytes)
+    }
+
+    /// Once the push is durable: measures how late its samples became queryable and durable, and counts it.
+    func finish(_ staged: Staged) -> AgentPushReply {
+        let reply = staged.reply
+        let now = clock.now()
         var buckets = [UInt64](repeating: 0, count: IngestLagStats.bucketCount)
         var maxLag: Int64 = 0
-        for t in batch.timestamps {
+        for t in staged.timestamps {
             let l = now - t
             buckets[IngestLagStats.bucket(l)] += 1
             if l > maxLag { maxLag = l }
@@ -222,7 +252,7 @@ public final class AgentIngest: Sendable {
             $0.batches += 1
             $0.samples += reply.accepted
             $0.rejected += reply.rejected
-            $0.bytes += compressedBytes
+            $0.bytes += staged.compressedBytes
         }
         return reply
     }

@@ -55,9 +55,33 @@ public protocol BulkAppendingStore: MetricStore {
     /// Stores the batch under the same rules as `write`; durable when it returns. A ref this
     /// store did not hand out throws `MetricsError.invalidSample` before anything is stored.
     func append(_ batch: SampleBatch) throws -> WriteReport
+    /// Stores the batch like `append`, but returns before it is durable: the samples are
+    /// queryable, and `waitDurable(ticket)` returns once they would survive a crash. Lets a server
+    /// answer many writers from one fsync without a thread waiting for each.
+    func appendDeferringSync(_ batch: SampleBatch) throws -> (WriteReport, DurabilityTicket)
+    /// Returns once the samples of the append that gave `ticket` are durable; throws the storage
+    /// error when they cannot be made so.
+    func waitDurable(_ ticket: DurabilityTicket) async throws
+}
+
+/// Where an `appendDeferringSync` left its samples in the store's log; see `waitDurable`.
+public struct DurabilityTicket: Sendable, Equatable {
+    /// The store's write-ahead log offset to reach (0: durable already).
+    public let logOffset: Int
+    public init(logOffset: Int) { self.logOffset = logOffset }
+    /// Nothing to wait for.
+    public static let durable = DurabilityTicket(logOffset: 0)
 }
 
 extension BulkAppendingStore {
+    /// `append`, which is durable when it returns.
+    public func appendDeferringSync(_ batch: SampleBatch) throws -> (WriteReport, DurabilityTicket) {
+        (try append(batch), .durable)
+    }
+
+    /// Nothing to wait for after `append`.
+    public func waitDurable(_ ticket: DurabilityTicket) async throws {}
+
     /// One `seriesRef(for:)` per label set.
     public func seriesRefs(for all: [Labels]) throws -> [Result<SeriesRef, MetricsError>] {
         all.map { labels in

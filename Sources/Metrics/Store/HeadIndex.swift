@@ -91,6 +91,14 @@ struct SeriesIndex {
         return Array(arena[starts[i]..<(starts[i] + Int(lengths[i]))])
     }
 
+    /// Appends series `id`'s canonical bytes to `out`; returns where they landed.
+    func appendCanonical(of id: UInt64, to out: inout [UInt8]) -> Range<Int> {
+        let i = Int(id) - 1
+        let start = out.count
+        out.append(contentsOf: arena[starts[i]..<(starts[i] + Int(lengths[i]))])
+        return start..<out.count
+    }
+
     func labels(of id: UInt64) throws -> Labels {
         try LabelsCodec.decode(canonicalBytes(of: id), key: MetricKey.labels(id))
     }

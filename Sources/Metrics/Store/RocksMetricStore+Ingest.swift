@@ -41,13 +41,12 @@ extension RocksMetricStore {
         }
     }
 
-    /// Adds series `id` to the index and heads, and its `S`/`I`/`P` keys and the id counter to
-    /// RocksDB (not synced: the WAL series record or the next checkpoint makes them durable).
+    /// Adds series `id` to the index and heads, and its `I` key and the id counter to RocksDB (not
+    /// synced: the WAL series record or the next checkpoint makes them durable). No `S`/`P` keys:
+    /// nothing reads them (see `seriesRefs(for:)`).
     func persistNewSeries(_ s: inout EngineState, id: UInt64, canonical: [UInt8], labels: Labels) throws {
         let batch = RocksWriteBatch()
-        batch.put([MetricKey.seriesPrefix] + canonical, BigEndian.bytes(id))
         batch.put(MetricKey.labels(id), canonical)
-        for p in labels.pairs { batch.put(MetricKey.posting(name: p.name, value: p.value, id: id), []) }
         s.nextID = max(s.nextID, id + 1)
         batch.put(MetricKey.nextSeriesID, BigEndian.bytes(s.nextID))
         try db.write(batch, sync: false)
@@ -58,7 +57,14 @@ extension RocksMetricStore {
     // MARK: Append
 
     public func append(_ batch: SampleBatch) throws -> WriteReport {
-        guard !batch.isEmpty else { return WriteReport() }
+        let (report, ticket) = try appendDeferringSync(batch)
+        if ticket.logOffset > 0 { try wal.sync(through: ticket.logOffset) }
+        return report
+    }
+
+    /// Applies the batch (heads, WAL write) and returns before the fsync; `waitDurable` waits for it.
+    public func appendDeferringSync(_ batch: SampleBatch) throws -> (WriteReport, DurabilityTicket) {
+        guard !batch.isEmpty else { return (WriteReport(), .durable) }
         let cutoff = retentionCutoff()
         let (report, offset, walGrowth) = try state.withLock { s throws -> (WriteReport, Int, Int) in
             try ensureOpen(s, "append to")
@@ -101,9 +107,16 @@ extension RocksMetricStore {
             try finish(&ctx, &s)
             return (report, offset, offset - s.walBytesAtCheckpoint)
         }
-        if offset > 0 { try wal.sync(through: offset) }
         if walGrowth > options.checkpointWALBytes { scheduleCheckpoint() }
-        return report
+        return (report, DurabilityTicket(logOffset: offset))
+    }
+
+    /// Suspends (holding no thread) until the WAL's group commit has fsync'd the ticket's offset.
+    public func waitDurable(_ ticket: DurabilityTicket) async throws {
+        guard ticket.logOffset > 0 else { return }
+        try await withCheckedThrowingContinuation { (c: CheckedContinuation<Void, any Error>) in
+            wal.whenDurable(through: ticket.logOffset) { result in c.resume(with: result) }
+        }
     }
 
     /// Checks every sample; returns false when all pass (nothing copied), else true with the

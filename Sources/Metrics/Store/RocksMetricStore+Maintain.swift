@@ -14,13 +14,18 @@ extension RocksMetricStore {
     /// a little later than the roll is safe (replay of a sample already in its head is idempotent).
     func checkpoint(force: Bool = true) throws {
         try maintenanceLock.withLock { _ in
-            let (segment, all) = try state.withLock { s throws -> (UInt64, Bool) in
-                let segment = try wal.roll()
+            // The roll waits for an fsync in flight and does its own: outside the state lock, so
+            // appends go on meanwhile. A record written before the roll was applied to its head
+            // before (both happen under the state lock), so the copies below still include it; a
+            // series record's RocksDB keys are written in the same hold, before the synced
+            // `M checkpoint` write that makes them durable.
+            let segment = try wal.roll()
+            let all = state.withLock { s -> Bool in
                 let all = s.checkpointAll
                 s.checkpointAll = true
                 s.walBytesAtCheckpoint = wal.bytesWritten
                 s.lastCheckpointAt = Self.wallClock()
-                return (segment, all)
+                return all
             }
             var next = 0
             while true {

@@ -26,13 +26,29 @@ extension RocksMetricStore {
     }
 
     /// Matching series with their heads copied under the lock (a `ChunkBuilder` copy is CoW-cheap).
+    /// Only ids, heads and the canonical label bytes (into one buffer) are taken under the lock;
+    /// the labels are decoded after it: decoding 100 k label sets in the lock stalled every push
+    /// for the whole alarm round's queries.
     func snapshot(_ matchers: [LabelMatcher]) throws -> [SeriesSnapshot] {
-        try state.withLock { s in
+        let (ids, heads, clean, bytes, ranges) = try state.withLock { s throws -> ([UInt64], [ChunkBuilder?], [Bool], [UInt8], [Range<Int>]) in
             try ensureOpen(s, "query")
-            return try s.index.matching(matchers).map { id in
+            let ids = try s.index.matching(matchers)
+            var heads: [ChunkBuilder?] = [], clean: [Bool] = [], ranges: [Range<Int>] = [], bytes: [UInt8] = []
+            heads.reserveCapacity(ids.count)
+            clean.reserveCapacity(ids.count)
+            ranges.reserveCapacity(ids.count)
+            bytes.reserveCapacity(ids.count * 128)
+            for id in ids {
                 let h = s.heads[Int(id) - 1]
-                return SeriesSnapshot(id: id, labels: try s.index.labels(of: id), head: h.builder, partitionClean: h.partitionClean)
+                heads.append(h.builder)
+                clean.append(h.partitionClean)
+                ranges.append(s.index.appendCanonical(of: id, to: &bytes))
             }
+            return (ids, heads, clean, bytes, ranges)
+        }
+        return try ids.indices.map { i in
+            SeriesSnapshot(id: ids[i], labels: try LabelsCodec.decode(Array(bytes[ranges[i]]), key: MetricKey.labels(ids[i])), head: heads[i],
+                           partitionClean: clean[i])
         }
     }
 

@@ -4,8 +4,10 @@ import Foundation
 extension RocksMetricStore {
     /// The series of each label set, created when new, in one pass: the checks and the canonical
     /// encoding run before the lock; under it, every new series gets its id, all their WAL series
-    /// records go out in one write and all their `S`/`I`/`P` keys in one RocksDB batch (not synced:
-    /// the next synced sample append, or checkpoint, makes them durable, as for `seriesRef`).
+    /// records go out in one write and all their `I` keys in one RocksDB batch (not synced: the
+    /// next synced sample append, or checkpoint, makes them durable, as for `seriesRef`).
+    /// `S` and `P` keys are not written: nothing reads them (the index is rebuilt from `I`), and
+    /// at 3.4 M new series they were 8 of 9 keys written and most of the compaction.
     ///
     /// A label set the store refuses (validation, limits, the series limit) gets a failure in its
     /// slot; the others still resolve. Throws only for a closed store or a failed WAL/RocksDB write
@@ -36,7 +38,6 @@ extension RocksMetricStore {
             var nextID = s.nextID
             var walBytes: [UInt8] = []
             var records: [Range<Int>] = []
-            var seriesKeys: [(key: [UInt8], id: UInt64)] = [], postingKeys: [[UInt8]] = []
             for i in all.indices where results[i] == nil {
                 let canonical = canonicals[i]
                 var hasher = Hasher()
@@ -59,19 +60,12 @@ extension RocksMetricStore {
                 WALRecord.putUVarint(id, &walBytes)
                 walBytes.append(contentsOf: canonical)
                 records.append(start..<walBytes.count)
-                seriesKeys.append(([MetricKey.seriesPrefix] + canonical, id))
-                for p in all[i].pairs { postingKeys.append(MetricKey.posting(name: p.name, value: p.value, id: id)) }
                 results[i] = .success(SeriesRef(id: id))
             }
             guard !created.isEmpty else { return }
-            // Ascending keys per kind: RocksDB's memtable inserts a run of ascending keys far
-            // cheaper than scattered ones (its skip list reuses the previous insert's position).
-            seriesKeys.sort { Self.precedes($0.key, $1.key) }
-            postingKeys.sort(by: Self.precedes)
+            // Ids ascend, so the `I` keys do too (cheap memtable inserts).
             let batch = RocksWriteBatch()
-            for (key, id) in seriesKeys { batch.put(key, BigEndian.bytes(id)) }
             for (i, id) in created { batch.put(MetricKey.labels(id), canonicals[i]) }
-            for key in postingKeys { batch.put(key, []) }
             batch.put(MetricKey.nextSeriesID, BigEndian.bytes(nextID))
             // WAL first (the record of truth until a checkpoint), then RocksDB, then memory.
             try walBytes.withUnsafeBytes { try wal.append(records: $0, ranges: records) }

@@ -20,6 +20,8 @@ final class WriteAheadLog: Sendable {
     private let state: Mutex<State>
     /// Held while an fsync runs; holds the logical offset known to be on disk.
     private let synced = Mutex<Int>(0)
+    /// The group-commit thread behind `whenDurable` (started by its first caller).
+    private let groupSync: WALGroupSync
 
     private struct State {
         var fd: Int32
@@ -40,6 +42,14 @@ final class WriteAheadLog: Sendable {
         }
         let fd = try Self.create(directory, segment)
         state = Mutex(State(fd: fd, segment: segment, segmentBytes: 0, written: 0))
+        let box = WeakWAL()
+        groupSync = WALGroupSync(name: "stratus-wal-sync") { offset in
+            guard let wal = box.wal else {
+                throw MetricsError.storage(operation: "sync WAL", message: "the WAL in \(directory) is gone")
+            }
+            try wal.sync(through: offset)
+        }
+        box.wal = self
     }
 
     static func segmentPath(_ directory: String, _ segment: UInt64) -> String {
@@ -77,6 +87,9 @@ final class WriteAheadLog: Sendable {
 
     /// Bytes written since this log was opened.
     var bytesWritten: Int { state.withLock { $0.written } }
+
+    /// The logical offset known to be on disk (waits for an fsync in flight).
+    var durableOffset: Int { synced.withLock { $0 } }
 
     /// Writes one record; returns the logical offset just past it, for `sync(through:)`.
     /// Not durable until `sync(through:)` returns.
@@ -200,8 +213,16 @@ final class WriteAheadLog: Sendable {
         }
     }
 
-    /// Syncs and closes the current segment; idempotent.
+    /// Calls `done` once every byte up to logical `offset` is on disk (or with the fsync's error),
+    /// from the WAL's sync thread: the caller's thread is free meanwhile. Waiters at the same
+    /// moment share one fsync, like `sync(through:)` callers.
+    func whenDurable(through offset: Int, _ done: @escaping @Sendable (Result<Void, any Error>) -> Void) {
+        groupSync.whenDurable(through: offset, done)
+    }
+
+    /// Syncs and closes the current segment; idempotent. `whenDurable` waiters are answered first.
     func close() {
+        groupSync.stop()
         state.withLock { s in
             guard !s.closed else { return }
             _ = fdatasync(s.fd)
@@ -209,4 +230,11 @@ final class WriteAheadLog: Sendable {
             s.closed = true
         }
     }
+}
+
+/// The sync thread's way back to its log without keeping it alive.
+// @unchecked Sendable: `wal` is written once, in `WriteAheadLog.init` before the log is shared,
+// and only read afterwards.
+private final class WeakWAL: @unchecked Sendable {
+    weak var wal: WriteAheadLog?
 }
