@@ -172,6 +172,7 @@ public actor AlarmEvaluator {
     private func adopt(_ b: RoundBuilder) {
         for uuid in b.droppedRules { states[uuid] = nil }
         for id in b.forgotten { states[id.alarmUuid]?[id.instanceKey] = nil }
+        if states.isEmpty { states.reserveCapacity(b.commit.states.count) }  // the first round: 100,000 new instances
         for s in b.commit.states { states[s.alarmUuid, default: [:]][s.instanceKey] = s }
     }
 
