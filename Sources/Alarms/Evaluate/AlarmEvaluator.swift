@@ -6,7 +6,11 @@ import StratusMetrics
 /// `ZStack:VM::CPUUsedUtilization`); each group costs ONE `select` over the widest period of its
 /// rules — or, when the store is an `AggregatingStore` and the group has only `Any` rules, one
 /// `aggregateWindows` call per distinct period (count/sum/min/max/last of the period is all the
-/// state machine needs, and it saves shipping every point). Series are matched to rules in memory
+/// state machine needs, and it saves shipping every point). With a `SeriesAggregatingStore` that
+/// call is `aggregateSeries` instead, by series ref: what each ref binds to (rules, instance key) is
+/// resolved from its labels once and cached across rounds, so a steady round decodes no labels,
+/// sorts nothing and builds no strings; an instance whose evidence changes nothing but `lastValue`
+/// (`AlarmInstanceMachine.isQuiet`) is counted and skipped. Series are matched to rules in memory
 /// through an index on the rules' `=` labels (100,000 rules `VMUuid=<uuid>` over 100,000 series
 /// cost O(series)). Each instance then steps through `AlarmInstanceMachine`.
 /// - `Any`: one instance per matching series (key = its labels without `__name__`, `k=v,k=v`).
@@ -74,6 +78,8 @@ public actor AlarmEvaluator {
             var shapes: [String: RuleShape] = [:]
             var skipped: [String: String] = [:]
             var count = 0
+            seen.reserveCapacity(rules.count)
+            shapes.reserveCapacity(rules.count)
             for r in rules where r.enabled && seen.insert(r.uuid).inserted {
                 do {
                     let c = try CompiledRule(r)
@@ -101,6 +107,16 @@ public actor AlarmEvaluator {
     private var states: [String: [String: AlarmInstanceState]] = [:]
     /// The plan of the last adopted round (nil before the first).
     private var plan: Plan?
+    /// Series → (rule, instance key) per group and period of `bindingsPlan` (see `SeriesBindings`);
+    /// only used with a `SeriesAggregatingStore`. A function of the plan and the store's series, so
+    /// it is kept even when a round's commit fails.
+    private var bindings: [BindingSlot: SeriesBindings] = [:]
+    private var bindingsPlan: Plan?
+
+    struct BindingSlot: Hashable {
+        var group: Int
+        var periodMs: Int64
+    }
     private var busy = false
     /// Figures of the last round (counts only; the evaluator reads no clock).
     public private(set) var lastRound = AlarmRoundStats()
@@ -138,7 +154,12 @@ public actor AlarmEvaluator {
         guard !busy else { throw AlarmEvaluationError.roundInProgress }
         busy = true
         defer { busy = false }
-        let plan = self.plan.flatMap { $0.rules == rules ? $0 : nil } ?? Plan(rules)
+        let plan = self.plan.flatMap { $0.rules == rules ? $0 : nil }
+            ?? bindingsPlan.flatMap { $0.rules == rules ? $0 : nil } ?? Plan(rules)  // e.g. after a failed commit
+        if plan !== bindingsPlan {
+            bindings = [:]
+            bindingsPlan = plan
+        }
         var builder = try await compute(plan, now: now, suppression: suppression)
         builder.finish()
         try await commit(builder.commit)
@@ -151,6 +172,7 @@ public actor AlarmEvaluator {
     private func adopt(_ b: RoundBuilder) {
         for uuid in b.droppedRules { states[uuid] = nil }
         for id in b.forgotten { states[id.alarmUuid]?[id.instanceKey] = nil }
+        if states.isEmpty { states.reserveCapacity(b.commit.states.count) }  // the first round: 100,000 new instances
         for s in b.commit.states { states[s.alarmUuid, default: [:]][s.instanceKey] = s }
     }
 
@@ -171,7 +193,7 @@ public actor AlarmEvaluator {
             }
         }
 
-        for group in plan.groups {
+        for (groupIndex, group) in plan.groups.enumerated() {
             let rules = group.index.rules
             var matchers = [LabelMatcher.equal(Labels.nameKey, group.seriesName)]
             if rules.count == 1 { matchers += rules[0].matchers }
@@ -181,20 +203,91 @@ public actor AlarmEvaluator {
             var matchedKeys: [(rule: Int, key: String)] = []
             var averages: [Int: [Int64: (sum: Double, count: Int)]] = [:]
 
+            func previousState(_ c: CompiledRule, _ key: String) -> AlarmInstanceState? {
+                dropped.isEmpty || !dropped.contains(c.rule.uuid) ? states[c.rule.uuid]?[key] : nil
+            }
+
+            /// Steps the `Any` instance `key` of rule `i`; `labels` is read only for a new instance.
+            func stepAny(_ i: Int, key: String, previous: AlarmInstanceState?, labels: () -> [String: String], _ evidence: AlarmEvidence) {
+                let c = rules[i]
+                if previous != nil { matchedExisting[i] += 1 }
+                matchedKeys.append((i, key))
+                if let p = previous, AlarmInstanceMachine.isQuiet(previous: p, evidence: evidence, rule: c.rule, now: now) {
+                    // Nothing but `lastValue` would change, and that is not persisted on its own.
+                    b.stats.instances += 1
+                    return
+                }
+                let out = AlarmInstanceMachine.step(
+                    previous: previous, evidence: evidence, rule: c.rule, instanceKey: key,
+                    labels: previous == nil ? labels() : [:], now: now)
+                b.apply(out, rule: c.rule, previous: previous)
+            }
+
             func stepAny(_ i: Int, _ labels: Labels, _ key: inout String?, _ evidence: (CompiledRule) -> AlarmEvidence) {
                 let c = rules[i]
                 let k = key ?? InstanceKeys.key(labels)
                 key = k
-                let previous = dropped.contains(c.rule.uuid) ? nil : states[c.rule.uuid]?[k]
-                if previous != nil { matchedExisting[i] += 1 }
-                matchedKeys.append((i, k))
-                let out = AlarmInstanceMachine.step(
-                    previous: previous, evidence: evidence(c), rule: c.rule, instanceKey: k,
-                    labels: previous == nil ? labels.withoutName : [:], now: now)
-                b.apply(out, rule: c.rule, previous: previous)
+                stepAny(i, key: k, previous: previousState(c, k), labels: { labels.withoutName }, evidence(c))
             }
 
-            if let fast = metrics as? any AggregatingStore, rules.allSatisfy({ $0.rule.type == .any }) {
+            if let scan = metrics as? any SeriesAggregatingStore, rules.allSatisfy({ $0.rule.type == .any }) {
+                // Fastest path: one aggregate per series by ref; series → (rule, instance key) is
+                // resolved from labels once per ref and cached across rounds (`SeriesBindings`).
+                for period in Set(rules.map(\.periodMs)).sorted() where period > 0 {
+                    let found = try await scan.aggregateSeries(matchers, from: now - period + 1, to: now)
+                    b.stats.selects += 1
+                    b.stats.series += found.count
+                    let slot = BindingSlot(group: groupIndex, periodMs: period)
+                    var cache = bindings[slot] ?? SeriesBindings()
+                    let unknown = cache.unknown(in: found.refs)
+                    var fresh: [SeriesRef: Labels] = [:]
+                    if unknown.isEmpty {
+                        cache.update(to: found.refs, unknown: [], labels: []) { _ in [] }
+                    } else {
+                        let labels = try await scan.seriesLabels(unknown)
+                        fresh.reserveCapacity(unknown.count)
+                        for (r, l) in zip(unknown, labels) { if let l { fresh[r] = l } }
+                        cache.update(to: found.refs, unknown: unknown, labels: labels) { l in
+                            var out: [SeriesBindings.Binding] = []
+                            var key: String?
+                            group.index.forEachMatch(l) { i in
+                                guard rules[i].periodMs == period else { return }
+                                let k = key ?? InstanceKeys.key(l)
+                                key = k
+                                out.append(.init(rule: i, key: k))
+                            }
+                            return out
+                        }
+                    }
+                    bindings[slot] = cache
+                    // New instances of refs bound in an earlier round (their labels are not at hand).
+                    var deferred: [(rule: Int, key: String, ref: SeriesRef, evidence: AlarmEvidence)] = []
+                    for k in 0..<found.count {
+                        let agg = found.aggregates[k]
+                        b.stats.samples += agg.count
+                        for binding in cache.bindings(at: k) {
+                            let c = rules[binding.rule]
+                            let evidence = AlarmEvidence(agg, c.rule.comparisonOperator, threshold: c.rule.threshold)
+                            let previous = previousState(c, binding.key)
+                            if previous == nil {
+                                guard let labels = fresh[found.refs[k]] else {
+                                    deferred.append((binding.rule, binding.key, found.refs[k], evidence))
+                                    continue
+                                }
+                                stepAny(binding.rule, key: binding.key, previous: nil, labels: { labels.withoutName }, evidence)
+                            } else {
+                                stepAny(binding.rule, key: binding.key, previous: previous, labels: { [:] }, evidence)
+                            }
+                        }
+                    }
+                    if !deferred.isEmpty {
+                        let labels = try await scan.seriesLabels(deferred.map(\.ref))
+                        for (d, l) in zip(deferred, labels) {
+                            stepAny(d.rule, key: d.key, previous: nil, labels: { l?.withoutName ?? [:] }, d.evidence)
+                        }
+                    }
+                }
+            } else if let fast = metrics as? any AggregatingStore, rules.allSatisfy({ $0.rule.type == .any }) {
                 // Fast path: the store's window aggregates (count, sum, min, max, last) say all the
                 // state machine needs, without shipping every point. One call per distinct period.
                 for period in Set(rules.map(\.periodMs)).sorted() where period > 0 {

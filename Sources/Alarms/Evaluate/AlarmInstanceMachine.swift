@@ -132,6 +132,15 @@ public enum AlarmInstanceMachine {
         return Outcome(state: state, stateIfSuppressed: suppressed, transition: transition, notice: notice, previousStatus: before)
     }
 
+    /// True when `step(previous:evidence:…)` would emit nothing and change nothing but `lastValue`:
+    /// the status the evidence calls for is the current one and, in `Alarm`, the firing went out and
+    /// no repeat is due. Lets a round skip the step (and the state copies) for quiet instances.
+    public static func isQuiet(previous p: AlarmInstanceState, evidence: AlarmEvidence, rule: AlarmRule, now: Int64) -> Bool {
+        guard status(for: evidence) == p.status else { return false }
+        guard p.status == .alarm else { return true }
+        return p.notificationCount > 0 && !repeatDue(p, rule: rule, now: now)
+    }
+
     /// Whether a repeat is due for an instance in `Alarm` whose episode was notified.
     static func repeatDue(_ s: AlarmInstanceState, rule: AlarmRule, now: Int64) -> Bool {
         guard rule.repeatInterval > 0, let last = s.lastNotifiedAt else { return false }

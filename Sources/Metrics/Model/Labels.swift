@@ -35,8 +35,9 @@ public struct Labels: Hashable, Sendable, Comparable, CustomStringConvertible {
 
     /// The labels without `__name__`, as ZWatch replies show them.
     public var withoutName: [String: String] {
-        var d = dictionary
-        d.removeValue(forKey: Labels.nameKey)
+        var d: [String: String] = [:]
+        d.reserveCapacity(pairs.count)
+        for p in pairs where p.name != Labels.nameKey { d[p.name] = p.value }
         return d
     }
 
