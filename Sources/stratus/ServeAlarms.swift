@@ -36,7 +36,9 @@ enum ServeAlarms {
             throw StartupError("alarm evaluation interval \(seconds) s is out of range; use 1-3600 seconds (--alarm-interval)")
         }
         s.evaluationInterval = Int64(seconds) * 1000
-        s.evaluationOffset = min(2000, s.evaluationInterval / 5)
+        // Mid-slot: samples are stamped at the slot's start and agents push them within its first
+        // ~3 s, so at half the interval the slot is complete and the round stays out of the push burst.
+        s.evaluationOffset = s.evaluationInterval / 2
         if let text = maxAgeFlag ?? env["STRATUS_DELIVERY_MAX_AGE"].flatMap({ $0.isEmpty ? nil : $0 }) {
             guard let ms = parseDuration(text), ms >= 60_000, ms <= 30 * 86_400_000 else {
                 throw StartupError("delivery max age '\(text)' is not a duration from 1m to 30d; write e.g. 3600, 90m, 24h or 7d (--delivery-max-age)")

@@ -39,6 +39,30 @@ import Testing
         #expect(s?.lastValue == 80 && s?.status == .alarm)
     }
 
+    /// Firing, repeat and recovery notices all carry when the episode began (for Alertmanager's startsAt).
+    @Test func noticesCarryTheEpisodeStart() async throws {
+        let store = MemoryMetricStore()
+        try await EvaluatorFixture.write(store, vm: "v1", host: "h1", values: [90, 85, 80], endingAt: Self.t0)
+        var rule = EvaluatorFixture.rule(repeatInterval: 60)
+        rule.enableRecovery = true
+        let ev = AlarmEvaluator(states: [], metrics: store)
+        func notice(_ c: AlarmRoundCommit) -> AlarmNotice? {
+            guard case let .alarm(n) = c.notices.first?.notice else { return nil }
+            return n
+        }
+        let fired = try #require(notice(try await ev.evaluate([rule], at: Self.t0)))
+        #expect(fired.kind == .firing && fired.episodeStart == Self.t0)
+        for t in stride(from: Self.t0 + 10_000, through: Self.t0 + 60_000, by: 10_000) {
+            try await EvaluatorFixture.write(store, vm: "v1", host: "h1", values: [95], endingAt: t)
+        }
+        let repeated = try #require(notice(try await ev.evaluate([rule], at: Self.t0 + 60_000)))
+        #expect(repeated.kind == .repeating && repeated.episodeStart == Self.t0 && repeated.time == Self.t0 + 60_000)
+        try await EvaluatorFixture.write(store, vm: "v1", host: "h1", values: [10], endingAt: Self.t0 + 70_000)
+        let recovered = try #require(notice(try await ev.evaluate([rule], at: Self.t0 + 70_000)))
+        #expect(recovered.kind == .recovery && recovered.episodeStart == Self.t0 && recovered.startsAt == Self.t0)
+        #expect(recovered.time == Self.t0 + 70_000)
+    }
+
     @Test func averageTypeAveragesTheSeriesPerTimestamp() async throws {
         let store = MemoryMetricStore()
         try await EvaluatorFixture.write(store, vm: "v1", host: "h1", values: [70, 90, 100], endingAt: Self.t0)

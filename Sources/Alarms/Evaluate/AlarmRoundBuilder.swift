@@ -39,7 +39,8 @@ struct RoundBuilder {
                     metricName: rule.metricName, threshold: rule.threshold, comparisonOperator: rule.comparisonOperator,
                     currentValue: state.lastValue, instanceKey: state.instanceKey, labels: state.labels,
                     resourceId: state.resourceId, previousStatus: out.previousStatus, currentStatus: state.status,
-                    emergencyLevel: rule.emergencyLevel, time: now, sequence: sequence)
+                    emergencyLevel: rule.emergencyLevel, time: now, sequence: sequence,
+                    episodeStart: kind == .recovery ? previous?.since : state.since)
                 commit.notices.append(RoutedNotice(notice: .alarm(notice), topicUuids: rule.actions))
             }
         }

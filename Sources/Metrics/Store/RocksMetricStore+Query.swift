@@ -32,7 +32,7 @@ extension RocksMetricStore {
     func snapshot(_ matchers: [LabelMatcher]) throws -> [SeriesSnapshot] {
         let (ids, heads, clean, bytes, ranges) = try state.withLock { s throws -> ([UInt64], [ChunkBuilder?], [Bool], [UInt8], [Range<Int>]) in
             try ensureOpen(s, "query")
-            let ids = try s.index.matching(matchers)
+            let ids = s.index.matching(matchers)
             var heads: [ChunkBuilder?] = [], clean: [Bool] = [], ranges: [Range<Int>] = [], bytes: [UInt8] = []
             heads.reserveCapacity(ids.count)
             clean.reserveCapacity(ids.count)
