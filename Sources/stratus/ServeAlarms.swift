@@ -19,19 +19,12 @@ enum ServeAlarms {
                             settings: settings, logger: logger)
     }
 
-    /// Settings from flags, then `STRATUS_ALARM_INTERVAL` / `STRATUS_DELIVERY_MAX_AGE` /
-    /// `STRATUS_ALARM_HISTORY_RETENTION`, then defaults (10 s, 24 h, 30 d). The round runs a fifth
-    /// of the interval (at most 2 s) after each grid slot, so it sees the samples collected at that slot.
-    static func settings(interval flag: Int?, maxAge maxAgeFlag: String?, historyRetention retentionFlag: String? = nil,
-                         environment env: [String: String]) throws -> AlarmServiceSettings {
+    /// Settings from the resolved configuration (`ServeConfiguration` has already folded flags,
+    /// environment and file); nil takes the defaults (10 s, 24 h, 30 d). Each round runs half an
+    /// interval after its grid slot, once the slot's samples have arrived.
+    static func settings(interval: Int?, maxAge maxAgeText: String?, historyRetention retentionText: String?) throws -> AlarmServiceSettings {
         var s = AlarmServiceSettings()
-        var seconds = 10
-        if let v = flag {
-            seconds = v
-        } else if let v = env["STRATUS_ALARM_INTERVAL"], !v.isEmpty {
-            guard let i = Int(v) else { throw StartupError("STRATUS_ALARM_INTERVAL='\(v)' is not a whole number of seconds") }
-            seconds = i
-        }
+        let seconds = interval ?? 10
         guard (1...3600).contains(seconds) else {
             throw StartupError("alarm evaluation interval \(seconds) s is out of range; use 1-3600 seconds (--alarm-interval)")
         }
@@ -39,13 +32,13 @@ enum ServeAlarms {
         // Mid-slot: samples are stamped at the slot's start and agents push them within its first
         // ~3 s, so at half the interval the slot is complete and the round stays out of the push burst.
         s.evaluationOffset = s.evaluationInterval / 2
-        if let text = maxAgeFlag ?? env["STRATUS_DELIVERY_MAX_AGE"].flatMap({ $0.isEmpty ? nil : $0 }) {
+        if let text = maxAgeText {
             guard let ms = parseDuration(text), ms >= 60_000, ms <= 30 * 86_400_000 else {
                 throw StartupError("delivery max age '\(text)' is not a duration from 1m to 30d; write e.g. 3600, 90m, 24h or 7d (--delivery-max-age)")
             }
             s.delivery.maxAge = ms
         }
-        if let text = retentionFlag ?? env["STRATUS_ALARM_HISTORY_RETENTION"].flatMap({ $0.isEmpty ? nil : $0 }) {
+        if let text = retentionText {
             guard let ms = parseDuration(text), ms >= 3_600_000, ms <= 3650 * 86_400_000 else {
                 throw StartupError("alarm history retention '\(text)' is not a duration from 1h to 3650d; write e.g. 30d, 72h or 365d (--alarm-history-retention)")
             }

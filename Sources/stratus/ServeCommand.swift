@@ -106,7 +106,7 @@ struct ServeCommand: AsyncParsableCommand {
         // Checks that store nothing come first.
         // The environment is already folded into `config` (flags > environment > file).
         let alarmSettings = try ServeAlarms.settings(interval: config.alarmInterval, maxAge: config.deliveryMaxAge,
-                                                     historyRetention: config.alarmHistoryRetention, environment: [:])
+                                                     historyRetention: config.alarmHistoryRetention)
         let dataDir = try StartupChecks.dataDir(config.dataDir)
         try StartupChecks.port(host: config.host, port: config.port)
         let pingSeconds = config.pingInterval
