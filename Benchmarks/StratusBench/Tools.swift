@@ -17,10 +17,18 @@ enum Tools {
         let path = pid == 0 ? "/proc/self/status" : "/proc/\(pid)/status"
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return 0 }
         for line in text.split(separator: "\n") where line.hasPrefix(field + ":") {
-            let kb = line.split(separator: " ").compactMap { Int64($0) }.first ?? 0
+            // "VmHWM:\t 123 kB", but "VmHWM:\t1234567 kB" once the number fills its column.
+            let kb = line.dropFirst(field.count + 1).split(whereSeparator: { $0 == " " || $0 == "\t" }).compactMap { Int64($0) }.first ?? 0
             return kb * 1024
         }
         return 0
+    }
+
+    /// User + system CPU seconds of this process so far (every thread).
+    static func cpuSeconds() -> Double {
+        var u = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &u)
+        return Double(u.ru_utime.tv_sec + u.ru_stime.tv_sec) + Double(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6
     }
 
     /// Bytes used by the files under `path` (allocated blocks, like `du`).
