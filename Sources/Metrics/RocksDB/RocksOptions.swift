@@ -38,14 +38,7 @@ final class RocksOptions {
             // and metric chunks are small varints that ZSTD models far better than LZ4.
             rocksdb_options_set_compression(handle, Int32(rocksdb_zstd_compression))
             rocksdb_options_set_bottommost_compression(handle, Int32(rocksdb_zstd_compression))
-            // Except level 0: memtable flushes are rewritten by the next compaction anyway, and
-            // compressing them cost the flush thread a core's worth during bulk loads. Every
-            // level below (and so everything after `compactAll`) stays ZSTD.
-            var levels = [Int32(rocksdb_no_compression)] + Array(repeating: Int32(rocksdb_zstd_compression), count: 6)
-            rocksdb_options_set_compression_per_level(handle, &levels, levels.count)
         }
-        // A manual full compaction (`compactAll`) splits its key range over both background threads.
-        rocksdb_options_set_max_subcompactions(handle, 2)
         let table = RocksBlockBasedTableOptions()
         rocksdb_block_based_options_set_block_size(table.handle, max(4096, configuration.blockSizeBytes))
         // Bloom filters make point lookups (series id by labels) skip SST files that lack the key.
