@@ -13,6 +13,7 @@ struct Compare: AsyncParsableCommand {
     @Option(help: "Markdown output.") var output = "Benchmarks/results/latest.md"
     @Option(help: "victoria-metrics binary.") var victoriaMetrics = "/usr/bin/victoria-metrics"
     @Flag(inversion: .prefixedNo, help: "Also time the bulk append API alone (info row).") var bulkAPI = true
+    @Option(help: "Keep the generated JSON-lines files in this directory and reuse them on the next run when they were made for the same fleet (default: written to the scratch directory and removed).") var filesDir: String?
 
     func run() async throws {
         let started = Tools.now()
@@ -29,7 +30,7 @@ struct Compare: AsyncParsableCommand {
 
         // VictoriaMetrics: files first (not timed), then import, flush, queries; stopped before Stratus runs.
         let t0 = Tools.now()
-        let files = try writeVMFiles(fleet, dir: workDir, files: 2)
+        let files = try filesDir.map { try keptVMFiles(fleet, size: size, dir: $0, files: 2) } ?? writeVMFiles(fleet, dir: workDir, files: 2)
         let fileBytes = files.reduce(Int64(0)) { $0 + ((try? FileManager.default.attributesOfItem(atPath: $1)[.size] as? Int64) ?? 0) }
         Tools.log("wrote \(fileBytes >> 20) MiB of JSON lines in \(Int(Tools.now() - t0)) s")
         var vmf = VMFigures()
@@ -93,7 +94,7 @@ struct Compare: AsyncParsableCommand {
                 throw BenchError("serve-stratus exited without figures (status \(child.isRunning ? "running" : "\(child.terminationStatus)"))")
             }
             sf = f
-            for f in files { try? FileManager.default.removeItem(atPath: f) }
+            if filesDir == nil { for f in files { try? FileManager.default.removeItem(atPath: f) } }
             guard await Tools.waitHealthy("http://127.0.0.1:\(port)/api/v1/status/buildinfo", timeout: 60) else { throw BenchError("serve-stratus API did not answer") }
             for q in queries { stratusAnswers.append(try await timeQuery(q, base: "http://127.0.0.1:\(port)", nocache: false)) }
             // The child's own reading after ingest is the fallback when /proc/<pid> can't be read.

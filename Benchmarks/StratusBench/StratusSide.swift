@@ -12,6 +12,10 @@ struct StratusIngestFigures: Codable {
     var rejected: Int
     /// Seconds from opening the import files to `flush()` returning.
     var ingestSeconds: Double
+    /// Of which `flush()` (checkpoint, RocksDB flush and compaction).
+    var flushSeconds: Double?
+    /// User + system CPU seconds of the whole process over the ingest (both cores busy: ~2x wall).
+    var cpuSeconds: Double?
     var diskBytesAfterFlush: Int64
     var vmHWM: Int64
     var vmRSS: Int64
@@ -35,6 +39,7 @@ struct ServeStratus: AsyncParsableCommand {
     @Option(help: "Store directory (created).") var dir: String
     @Option(help: "Port for the Prometheus API on 127.0.0.1.") var port: Int
     @Option(help: "VictoriaMetrics JSON-lines files to import (the ones VictoriaMetrics got).") var file: [String] = []
+    @Flag(help: "Exit after printing the figures (an A/B run of the import alone) instead of serving.") var exitAfterImport = false
 
     func run() async throws {
         let fleet = size.fleet()
@@ -43,6 +48,10 @@ struct ServeStratus: AsyncParsableCommand {
         let figures = try await OffPool.run { try importFiles(files, fleet, into: store) }
         let line = try JSONEncoder().encode(figures)
         FileHandle.standardOutput.write(line + Data("\n".utf8))
+        if exitAfterImport {
+            store.close()
+            return
+        }
         let router = Router()
         PrometheusAPI(store: store, engine: PromQLEngine(store: store)).addRoutes(to: router)
         let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: port)))
@@ -52,6 +61,7 @@ struct ServeStratus: AsyncParsableCommand {
     /// Timed from before the first byte is read to `flush()` returning.
     func importFiles(_ files: [String], _ fleet: Fleet, into store: RocksMetricStore) throws -> StratusIngestFigures {
         let t0 = Tools.now()
+        let cpu0 = Tools.cpuSeconds()
         var fds: [Int32] = []
         defer { for fd in fds { close(fd) } }
         for f in files {
@@ -65,12 +75,16 @@ struct ServeStratus: AsyncParsableCommand {
             lastLog = Tools.now()
             Tools.log("stratus: \(p.bytesRead >> 20) MiB read, \(Int(Double(p.samples) / (lastLog - t0))) samples/s")
         }
+        let f0 = Tools.now()
         try store.flush()
         let elapsed = Tools.now() - t0
+        let flushSeconds = Tools.now() - f0
+        let cpu = Tools.cpuSeconds() - cpu0
+        Tools.log(String(format: "stratus: import %.1f s + flush %.1f s, CPU %.1f s (%.2f cores)", elapsed - flushSeconds, flushSeconds, cpu, cpu / elapsed))
         if summary.rejectedLines > 0 || summary.rejectedSamples > 0 { for l in summary.report() { Tools.log("stratus: \(l)") } }
         return StratusIngestFigures(
             series: fleet.seriesCount, samples: fleet.sampleCount, accepted: summary.accepted,
-            rejected: summary.rejectedSamples + summary.rejectedLines, ingestSeconds: elapsed,
+            rejected: summary.rejectedSamples + summary.rejectedLines, ingestSeconds: elapsed, flushSeconds: flushSeconds, cpuSeconds: cpu,
             diskBytesAfterFlush: Tools.diskUsage(dir), vmHWM: Tools.procStatus(0, "VmHWM"), vmRSS: Tools.procStatus(0, "VmRSS"),
             memoryFootprint: store.memoryFootprint)
     }

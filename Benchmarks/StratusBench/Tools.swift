@@ -25,6 +25,13 @@ enum Tools {
         return 0
     }
 
+    /// User + system CPU seconds of this process so far (every thread).
+    static func cpuSeconds() -> Double {
+        var u = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &u)
+        return Double(u.ru_utime.tv_sec + u.ru_stime.tv_sec) + Double(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6
+    }
+
     /// Bytes used by the files under `path` (allocated blocks, like `du`).
     static func diskUsage(_ path: String) -> Int64 {
         var total: Int64 = 0

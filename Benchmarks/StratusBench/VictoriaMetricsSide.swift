@@ -136,7 +136,8 @@ struct BenchError: Error, CustomStringConvertible {
 }
 
 /// `StratusBench write-vm-files`: only writes the fleet's VictoriaMetrics JSON-lines files (for
-/// profiling the import path by hand).
+/// profiling the import path by hand: `serve-stratus --exit-after-import --file …`); files
+/// already there for the same fleet are kept.
 struct WriteVMFiles: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "write-vm-files", abstract: "Write the fleet's JSON-lines import files.")
 
@@ -145,7 +146,24 @@ struct WriteVMFiles: AsyncParsableCommand {
     @Option(help: "Number of files.") var files = 2
 
     func run() async throws {
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        for p in try writeVMFiles(size.fleet(), dir: dir, files: files) { print(p) }
+        for p in try keptVMFiles(size.fleet(), size: size, dir: dir, files: files) { print(p) }
     }
+}
+
+/// The fleet's files in `dir`, written only when `dir` does not already hold them for this fleet
+/// (a `fleet.txt` there names the size, seed and file count they were made for). For A/B runs of
+/// the import alone: generating the 8 GiB of the full size takes minutes.
+func keptVMFiles(_ fleet: Fleet, size: FleetOptions, dir: String, files: Int) throws -> [String] {
+    let marker = dir + "/fleet.txt"
+    let wanted = (size.arguments() + ["--files", "\(files)"]).joined(separator: " ")
+    let paths = (0..<files).map { "\(dir)/vm-import-\($0).jsonl" }
+    if (try? String(contentsOfFile: marker, encoding: .utf8)) == wanted, paths.allSatisfy({ FileManager.default.fileExists(atPath: $0) }) {
+        Tools.log("reusing the files in \(dir)")
+        return paths
+    }
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    try? FileManager.default.removeItem(atPath: marker)
+    let written = try writeVMFiles(fleet, dir: dir, files: files)
+    try wanted.write(toFile: marker, atomically: true, encoding: .utf8)
+    return written
 }

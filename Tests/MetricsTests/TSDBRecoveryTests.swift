@@ -61,6 +61,37 @@ import Testing
         }
     }
 
+    @Test func preparedBatchesAreLoggedAndReplayedAndARefusedSampleIsNot() async throws {
+        try await withTSDBTempDirectory { dir in
+            do {
+                let store = try RocksMetricStore(path: dir, options: .keepForever)
+                let refs = try (0..<30).map { try store.seriesRef(for: testLabels("rec", ["s": String($0)])) }
+                // Series-major, as an import hands them over: each series' 100 rounds together.
+                for part in 0..<2 {
+                    var b = SampleBatch()
+                    for (s, ref) in refs.enumerated() {
+                        for r in (part * 100)..<(part * 100 + 100) { b.append(ref, Int64(r) * 10_000, Double(s * 1_000 + r) / 10) }
+                    }
+                    b.prepareLog()
+                    #expect(try store.append(b).accepted == 30 * 100)
+                }
+                // A prepared batch with one sample past the out-of-order window: the store logs the
+                // accepted samples itself, so the refused one must not come back on replay.
+                var b = SampleBatch()
+                b.append(refs[0], 200 * 10_000, Double(200) / 10)
+                b.append(refs[1], -5 * Self.hour, 1)
+                for s in 1..<30 { b.append(refs[s], 200 * 10_000, Double(s * 1_000 + 200) / 10) }
+                b.prepareLog()
+                let report = try store.append(b)
+                #expect(report.accepted == 30 && report.rejected.map(\.reason) == [.tooOld])
+                // Dropped without close: only the WAL has these samples.
+            }
+            let reopened = try RocksMetricStore(path: dir, options: .keepForever)
+            defer { reopened.close() }
+            try await expectRounds(reopened, 0..<201)
+        }
+    }
+
     @Test func tornWALTailIsCutAndTheRestReplayed() async throws {
         try await withTSDBTempDirectory { dir in
             do {

@@ -25,6 +25,85 @@ import Testing
         #expect(id == 77 && labels == [1, 2, 3])
     }
 
+    /// Decodes a samples record into (id, t, value bits).
+    func decodeSamples(_ record: [UInt8]) throws -> [(UInt64, Int64, UInt64)] {
+        var got: [(UInt64, Int64, UInt64)] = []
+        _ = try WALRecord.decode(record[...], location: "test") { got.append(($0, $1, $2.bitPattern)) }
+        return got
+    }
+
+    @Test func seriesRunsKeepDecimalScalesFloatFallbacksAndAnyTimeOrder() throws {
+        // Runs: a scale that grows mid-run (0 → 1 → 3), integers near 2^53, negatives, a value
+        // that is not decimal mid-run (whole run as doubles), -0.0, times irregular, equal,
+        // decreasing and far apart, and ids going down.
+        let runs: [(UInt64, [Int64], [Double])] = [
+            (7, [0, 10_000, 20_000, 30_000, 40_000], [1, 2.5, -3.125, 0.001, 100]),
+            (7_000_000_000, [5, 5, 4, 1_000_000_000_000, -7], [9_007_199_254_740_992, -9_007_199_254_740_991, 0, 42, 1e15]),
+            (2, [100, 200, 350, 400], [12.34, 0.1 + 0.2, 5, 6]),
+            (3, [1], [-0.0]),
+            (1, [1_767_225_600_000, 1_767_225_610_000, 1_767_225_620_001], [99.99, 0.01, 45.5]),
+            (1, [9], [.nan]),
+        ]
+        var ids: [UInt64] = [], ts: [Int64] = [], vs: [Double] = []
+        for (id, times, values) in runs {
+            ids += Array(repeating: id, count: times.count); ts += times; vs += values
+        }
+        var buf: [UInt8] = []
+        WALRecord.samples(ids: ids, timestamps: ts, values: vs, into: &buf)
+        #expect(buf.first == WALRecord.seriesRunsType)
+        let got = try decodeSamples(buf)
+        #expect(got.map(\.0) == ids && got.map(\.1) == ts && got.map(\.2) == vs.map(\.bitPattern))
+    }
+
+    @Test func seriesMajorGaugesOnAGridCostAFewBytesPerSample() throws {
+        // 100 series × 360 points at 10 s with two-decimal values: what an import batch holds.
+        var ids: [UInt64] = [], ts: [Int64] = [], vs: [Double] = []
+        var x: UInt64 = 12_345
+        for s in 1...100 {
+            for k in 0..<360 {
+                x = x &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+                ids.append(UInt64(s)); ts.append(1_767_225_600_000 + Int64(k) * 10_000)
+                vs.append(Double(2_000 + Int(x >> 52) % 800) / 100)
+            }
+        }
+        var buf: [UInt8] = []
+        WALRecord.samples(ids: ids, timestamps: ts, values: vs, into: &buf)
+        #expect(Double(buf.count) / Double(ids.count) < 3)
+        let got = try decodeSamples(buf)
+        #expect(got.map(\.2) == vs.map(\.bitPattern) && got.map(\.1) == ts)
+    }
+
+    @Test func timeGroupsRecordsOfOlderVersionsStillDecode() throws {
+        let ids: [UInt64] = [5, 3, 3, 900_000, 1]
+        let ts: [Int64] = [10_000, 10_000, 10_000, 0, 20_000]
+        let vs: [Double] = [1.5, -0.0, .nan, .infinity, 0.1 + 0.2]
+        var buf: [UInt8] = []
+        let used = ids.withUnsafeBufferPointer { i in
+            ts.withUnsafeBufferPointer { t in vs.withUnsafeBufferPointer { v in WALRecord.encodeTimeGroups(ids: i, timestamps: t, values: v, into: &buf) } }
+        }
+        let record = Array(buf[..<used])
+        #expect(record.first == WALRecord.timeGroupsType)
+        let got = try decodeSamples(record)
+        #expect(got.map(\.0) == ids && got.map(\.1) == ts && got.map(\.2) == vs.map(\.bitPattern))
+    }
+
+    @Test func truncatedSeriesRunsRecordIsCorruptOrAWholeRunPrefix() throws {
+        var buf: [UInt8] = []
+        WALRecord.samples(ids: [1, 1, 1, 2], timestamps: [0, 10, 30, 5], values: [1.25, 2, 3, .pi], into: &buf)
+        let full = try decodeSamples(buf).map { "\($0)" }
+        var corrupt = 0
+        for cut in 1..<buf.count {
+            do {
+                // A cut between runs is a shorter valid record: its samples are whole runs of the full one.
+                let got = try decodeSamples(Array(buf[..<cut])).map { "\($0)" }
+                #expect(got == Array(full.prefix(got.count)) && [0, 3].contains(got.count))
+            } catch is MetricsError {
+                corrupt += 1
+            }
+        }
+        #expect(corrupt >= buf.count - 3)
+    }
+
     @Test func concurrentAppendersShareSyncsAndEveryRecordIsReadBack() async throws {
         try await withTSDBTempDirectory { dir in
             let wal = try WriteAheadLog(directory: dir, segment: 1)

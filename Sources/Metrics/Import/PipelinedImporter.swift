@@ -18,7 +18,8 @@ public struct ImportInput: Sendable {
 
 /// Imports several inputs at once as a pipeline: one parser thread per input (read, parse, resolve
 /// series through its own cache) hands full `SampleBatch`es over a bounded queue to one appender
-/// (the calling thread), which `append`s them — each append one durable commit. Parsing and appending overlap, so two cores both work; memory stays bounded
+/// (the calling thread), which `append`s them — each append one durable commit. The parsers also
+/// encode each batch's WAL record (`SampleBatch.prepareLog`), so the appender only writes it. Parsing and appending overlap, so two cores both work; memory stays bounded
 /// by `queueDepth + inputs + 1` batches.
 ///
 /// Blocking: call it from a thread, never from the cooperative pool.
@@ -196,6 +197,7 @@ private struct ParserJob: @unchecked Sendable {
                 }
             }) {
                 if batch.count >= batchSize {
+                    batch.prepareLog()
                     guard full.put(batch) else { stopped = true; break }
                     batch = free.poll() ?? SampleBatch(capacity: batchSize)
                 }
@@ -204,7 +206,10 @@ private struct ParserJob: @unchecked Sendable {
                     reported = reader.bytesRead
                 }
             }
-            if !stopped && !batch.isEmpty { full.put(batch) }
+            if !stopped && !batch.isEmpty {
+                batch.prepareLog()
+                full.put(batch)
+            }
         } catch {
             result.error = SendableError(error: error)
             full.close()

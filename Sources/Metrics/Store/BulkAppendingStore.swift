@@ -12,6 +12,8 @@ public struct SampleBatch: Sendable {
     public private(set) var refs: [SeriesRef] = []
     public private(set) var timestamps: [Int64] = []
     public private(set) var values: [Double] = []
+    /// The write-ahead-log record of exactly these samples, made by `prepareLog()`.
+    var log = PreparedLog()
 
     public init(capacity: Int = 0) {
         refs.reserveCapacity(capacity)
@@ -41,7 +43,44 @@ public struct SampleBatch: Sendable {
         refs.removeAll(keepingCapacity: true)
         timestamps.removeAll(keepingCapacity: true)
         values.removeAll(keepingCapacity: true)
+        log.samples = -1
     }
+
+    /// Encodes the batch's write-ahead-log record (and its checksum) now, on the calling thread,
+    /// so that `RocksMetricStore.append` — which holds the store's lock — only writes it. A
+    /// pipeline whose producer threads call this before handing batches to one appender moves
+    /// that work off the appender. The record stays valid until the batch changes; when the
+    /// store refuses some samples it encodes the accepted ones itself.
+    public mutating func prepareLog() {
+        let used = refs.withUnsafeBufferPointer { r in
+            r.withMemoryRebound(to: UInt64.self) { ids in
+                timestamps.withUnsafeBufferPointer { t in
+                    values.withUnsafeBufferPointer { v in
+                        WALRecord.encodeSamples(ids: ids, timestamps: t, values: v, into: &log.bytes, scratch: &log.scratch)
+                    }
+                }
+            }
+        }
+        log.length = used
+        log.crc = log.bytes.withUnsafeBytes { CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[..<used])) }
+        log.samples = refs.count
+    }
+
+    /// The prepared record's bytes and checksum when it covers the batch as it is now.
+    var preparedLog: (bytes: [UInt8], length: Int, crc: UInt32)? {
+        log.samples == refs.count && log.samples > 0 ? (log.bytes, log.length, log.crc) : nil
+    }
+}
+
+/// A WAL record encoded ahead of `append` (see `SampleBatch.prepareLog()`); its buffers are kept
+/// for reuse when the batch is emptied.
+struct PreparedLog: Sendable {
+    var bytes: [UInt8] = []
+    var scratch: [Int64] = []
+    var length = 0
+    var crc: UInt32 = 0
+    /// The batch's sample count when encoded; -1 when none.
+    var samples = -1
 }
 
 /// A store with a fast path for bulk ingest. Both calls block (run them off the cooperative pool).

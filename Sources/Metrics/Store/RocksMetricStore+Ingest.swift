@@ -92,18 +92,29 @@ extension RocksMetricStore {
                     try refs.withMemoryRebound(to: UInt64.self) { try acceptAll($0, ts, vs, &s, &ctx) }
                 }
             }
-            let used = ts.withUnsafeBufferPointer { t in
-                vs.withUnsafeBufferPointer { v in
-                    if filtered {
-                        return ids.withUnsafeBufferPointer { WALRecord.encodeSamples(ids: $0, timestamps: t, values: v, into: &s.walBuffer) }
-                    }
-                    return batch.refs.withUnsafeBufferPointer { refs in
-                        refs.withMemoryRebound(to: UInt64.self) { WALRecord.encodeSamples(ids: $0, timestamps: t, values: v, into: &s.walBuffer) }
+            let offset: Int
+            if !filtered, let prepared = batch.preparedLog {
+                // Encoded by the producer off this lock (`SampleBatch.prepareLog`).
+                offset = try prepared.bytes.withUnsafeBytes { try wal.append(UnsafeRawBufferPointer(rebasing: $0[..<prepared.length]), crc: prepared.crc) }
+            } else {
+                let used = ts.withUnsafeBufferPointer { t in
+                    vs.withUnsafeBufferPointer { v in
+                        if filtered {
+                            return ids.withUnsafeBufferPointer {
+                                WALRecord.encodeSamples(ids: $0, timestamps: t, values: v, into: &s.walBuffer, scratch: &s.walScratch)
+                            }
+                        }
+                        return batch.refs.withUnsafeBufferPointer { refs in
+                            refs.withMemoryRebound(to: UInt64.self) {
+                                WALRecord.encodeSamples(ids: $0, timestamps: t, values: v, into: &s.walBuffer, scratch: &s.walScratch)
+                            }
+                        }
                     }
                 }
+                offset = try s.walBuffer.withUnsafeBytes { try wal.append(UnsafeRawBufferPointer(rebasing: $0[..<used])) }
+                if s.walBuffer.count > 8 << 20 { s.walBuffer = [] }
+                if s.walScratch.count > 1 << 20 { s.walScratch = [] }
             }
-            let offset = try s.walBuffer.withUnsafeBytes { try wal.append(UnsafeRawBufferPointer(rebasing: $0[..<used])) }
-            if s.walBuffer.count > 8 << 20 { s.walBuffer = [] }
             try finish(&ctx, &s)
             return (report, offset, offset - s.walBytesAtCheckpoint)
         }

@@ -166,6 +166,7 @@ struct EngineState {
     var checkpointAll = false
     /// Reused buffers of the ingest path.
     var walBuffer: [UInt8] = []
+    var walScratch: [Int64] = []
     var acceptedIDs: [UInt64] = []
     var acceptedTimestamps: [Int64] = []
     var acceptedValues: [Double] = []

@@ -101,12 +101,17 @@ final class WriteAheadLog: Sendable {
     /// Writes one record from raw bytes; see `append(_: [UInt8])`.
     @discardableResult
     func append(_ payload: UnsafeRawBufferPointer) throws -> Int {
+        try append(payload, crc: CRC32C.checksum(payload))
+    }
+
+    /// Writes one record whose payload checksum `crc` (CRC-32C) the caller computed already.
+    @discardableResult
+    func append(_ payload: UnsafeRawBufferPointer, crc: UInt32) throws -> Int {
         if state.withLock({ $0.segmentBytes >= Self.segmentLimit }) { _ = try roll() }
         return try state.withLock { s throws(MetricsError) -> Int in
             guard !s.closed else { throw MetricsError.storage(operation: "append to WAL", message: "the WAL in \(directory) is closed") }
             var header = [UInt8](repeating: 0, count: 8)
             let length = UInt32(payload.count)
-            let crc = CRC32C.checksum(payload)
             for k in 0..<4 {
                 header[k] = UInt8(truncatingIfNeeded: length >> UInt32(8 * k))
                 header[4 + k] = UInt8(truncatingIfNeeded: crc >> UInt32(8 * k))
