@@ -18,7 +18,8 @@ public struct ImportInput: Sendable {
 
 /// Imports several inputs at once as a pipeline: one parser thread per input (read, parse, resolve
 /// series through its own cache) hands full `SampleBatch`es over a bounded queue to one appender
-/// (the calling thread), which `append`s them — each append one durable commit. The parsers also
+/// (the calling thread), which applies them; the WAL's group commit fsyncs each batch while the
+/// next is applied, and `run` returns once all are durable. The parsers also
 /// encode each batch's WAL record (`SampleBatch.prepareLog`), so the appender only writes it. Parsing and appending overlap, so two cores both work; memory stays bounded
 /// by `queueDepth + inputs + 1` batches.
 ///
@@ -31,13 +32,15 @@ public final class PipelinedImporter {
     private let store: any BulkAppendingStore
     private let batchSize: Int
     private let queueDepth: Int
+    private let unsyncedBatches: Int
 
-    /// `batchSize` samples per `append` (one durable commit each); at most `queueDepth` parsed
-    /// batches wait for the appender.
-    public init(store: any BulkAppendingStore, batchSize: Int = 100_000, queueDepth: Int = 3) {
+    /// `batchSize` samples per append; at most `queueDepth` parsed batches wait for the appender,
+    /// and at most `unsyncedBatches` appended ones for their fsync.
+    public init(store: any BulkAppendingStore, batchSize: Int = 100_000, queueDepth: Int = 3, unsyncedBatches: Int = 4) {
         self.store = store
         self.batchSize = max(1, batchSize)
         self.queueDepth = max(1, queueDepth)
+        self.unsyncedBatches = max(1, unsyncedBatches)
     }
 
     /// Reads every input to its end and stores its samples. `progress` is called on the calling
@@ -77,6 +80,7 @@ public final class PipelinedImporter {
         var summary = ImportSummary()
         var handed = 0
         var appendError: (any Error)?
+        let window = DurabilityWindow(limit: unsyncedBatches)
         var lastReport = started
         func seconds(_ d: Duration) -> Double {
             Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
@@ -84,7 +88,17 @@ public final class PipelinedImporter {
         while var batch = full.take() {
             if appendError == nil {
                 do {
-                    let report = try store.append(batch)
+                    // Applied and written now; fsync'd by the WAL's group commit while the next
+                    // batch is applied (at most `unsyncedBatches` behind, all before returning).
+                    try window.enter()
+                    let report: WriteReport, ticket: DurabilityTicket
+                    do {
+                        (report, ticket) = try store.appendDeferringSync(batch)
+                    } catch {
+                        window.leave(.success(()))
+                        throw error
+                    }
+                    store.whenDurable(ticket) { window.leave($0) }
                     handed += batch.count
                     summary.accepted += report.accepted
                     for r in report.rejected {
@@ -106,6 +120,11 @@ public final class PipelinedImporter {
             }
         }
         finished.wait()
+        do {
+            try window.drain()
+        } catch {
+            if appendError == nil { appendError = error }
+        }
         if let appendError { throw appendError }
         for r in results.withLock({ $0 }) {
             if let e = r.error { throw e.error }

@@ -101,6 +101,10 @@ public protocol BulkAppendingStore: MetricStore {
     /// Returns once the samples of the append that gave `ticket` are durable; throws the storage
     /// error when they cannot be made so.
     func waitDurable(_ ticket: DurabilityTicket) async throws
+    /// Calls `done` once the samples of the append that gave `ticket` are durable (or with the
+    /// storage error), from a store thread or at once; for blocking pipelines that keep
+    /// appending while an earlier batch is fsync'd.
+    func whenDurable(_ ticket: DurabilityTicket, _ done: @escaping @Sendable (Result<Void, any Error>) -> Void)
 }
 
 /// Where an `appendDeferringSync` left its samples in the store's log; see `waitDurable`.
@@ -120,6 +124,11 @@ extension BulkAppendingStore {
 
     /// Nothing to wait for after `append`.
     public func waitDurable(_ ticket: DurabilityTicket) async throws {}
+
+    /// Nothing to wait for after `append`: `done` runs at once.
+    public func whenDurable(_ ticket: DurabilityTicket, _ done: @escaping @Sendable (Result<Void, any Error>) -> Void) {
+        done(.success(()))
+    }
 
     /// One `seriesRef(for:)` per label set.
     public func seriesRefs(for all: [Labels]) throws -> [Result<SeriesRef, MetricsError>] {

@@ -130,6 +130,12 @@ extension RocksMetricStore {
         }
     }
 
+    /// Calls `done` from the WAL's group-commit thread once the ticket's offset is fsync'd.
+    public func whenDurable(_ ticket: DurabilityTicket, _ done: @escaping @Sendable (Result<Void, any Error>) -> Void) {
+        guard ticket.logOffset > 0 else { return done(.success(())) }
+        wal.whenDurable(through: ticket.logOffset, done)
+    }
+
     /// Checks every sample; returns false when all pass (nothing copied), else true with the
     /// accepted ones in `s.accepted*` and the refusals in `report`. A run of one series with
     /// rising times passes whole when its first sample does (the checks are thresholds on time).
