@@ -43,4 +43,12 @@ import Testing
         #expect(items.map(\.0) == ["query", "match[]", "empty"])
         #expect(items.map(\.1) == [#"sum by (a) (m{x="y"})"#, "up", ""])
     }
+
+    /// Escaped `+`, multi-byte UTF-8, a bad escape or bad UTF-8 (kept as sent, `+` still a space),
+    /// empty pairs and a name without `=`: as Foundation's `removingPercentEncoding` decoded them.
+    @Test func formEdgeCasesDecode() {
+        let items = PrometheusParams.decodeForm("a=1%2B1&&b=caf%C3%A9&c=50%+off&d=%FF+x&flag&e=%4&=v&")
+        #expect(items.map(\.0) == ["a", "b", "c", "d", "flag", "e", ""])
+        #expect(items.map(\.1) == ["1+1", "café", "50% off", "%FF x", "", "%4", "v"])
+    }
 }

@@ -52,7 +52,18 @@ struct PrometheusJSONWriter {
             digits(UInt64(v.magnitude))
             return
         }
-        raw(PrometheusJSON.value(v))
+        // Swift's shortest round-trip digits are Go's 'f' form unless they use an exponent (tiny
+        // or huge values), which only `PrometheusJSON.value` rewrites; copy the bytes otherwise.
+        guard v != 0 else { return raw(PrometheusJSON.value(v)) }   // -0
+        var text = v.description
+        let copied = text.withUTF8 { u -> Bool in
+            guard !u.contains(UInt8(ascii: "e")), !u.contains(UInt8(ascii: "n")), !u.contains(UInt8(ascii: "i")) else { return false }
+            let n = u.count
+            let whole = n > 2 && u[n - 2] == UInt8(ascii: ".") && u[n - 1] == UInt8(ascii: "0")   // 2^53 and up
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: u[..<(whole ? n - 2 : n)]))
+            return true
+        }
+        if !copied { raw(PrometheusJSON.value(v)) }
     }
 
     /// `PrometheusJSON.string`.

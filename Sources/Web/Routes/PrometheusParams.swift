@@ -21,16 +21,61 @@ struct PrometheusParams: Sendable {
     }
 
     /// `a=1&b=x+y&c=%2F` → [("a","1"), ("b","x y"), ("c","/")].
+    /// A part that is not valid percent-encoded UTF-8 is kept as sent (with `+` as space).
     static func decodeForm(_ text: String) -> [(String, String)] {
-        text.split(separator: "&").compactMap { pair in
-            guard !pair.isEmpty else { return nil }
-            let kv = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            func decode(_ s: Substring) -> String {
-                let spaced = s.replacingOccurrences(of: "+", with: " ")
-                return spaced.removingPercentEncoding ?? spaced
+        var text = text
+        return text.withUTF8 { all in
+            var items: [(String, String)] = []
+            var scratch: [UInt8] = []
+            var start = 0
+            while start <= all.count {
+                var end = start
+                while end < all.count && all[end] != UInt8(ascii: "&") { end += 1 }
+                if end > start {
+                    let pair = UnsafeBufferPointer(rebasing: all[start..<end])
+                    let eq = pair.firstIndex(of: UInt8(ascii: "=")) ?? pair.count
+                    let name = decodeComponent(UnsafeBufferPointer(rebasing: pair[..<eq]), &scratch)
+                    let value = eq < pair.count ? decodeComponent(UnsafeBufferPointer(rebasing: pair[(eq + 1)...]), &scratch) : ""
+                    items.append((name, value))
+                }
+                start = end + 1
             }
-            return (decode(kv[0]), kv.count > 1 ? decode(kv[1]) : "")
+            return items
         }
+    }
+
+    /// `+` → space and `%XX` → byte; invalid escapes or UTF-8 keep the text as sent (`+` → space).
+    private static func decodeComponent(_ part: UnsafeBufferPointer<UInt8>, _ out: inout [UInt8]) -> String {
+        func hex(_ b: UInt8) -> UInt8? {
+            switch b {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): b - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): b - UInt8(ascii: "a") + 10
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): b - UInt8(ascii: "A") + 10
+            default: nil
+            }
+        }
+        out.removeAll(keepingCapacity: true)
+        var valid = true
+        var i = 0
+        while i < part.count {
+            let b = part[i]
+            if b == UInt8(ascii: "+") {
+                out.append(0x20)
+            } else if b == UInt8(ascii: "%") {
+                if i + 2 < part.count, let hi = hex(part[i + 1]), let lo = hex(part[i + 2]) {
+                    out.append(hi << 4 | lo)
+                    i += 2
+                } else {
+                    valid = false
+                    break
+                }
+            } else {
+                out.append(b)
+            }
+            i += 1
+        }
+        if valid, let decoded = String(validating: out, as: UTF8.self) { return decoded }
+        return String(decoding: part.map { $0 == UInt8(ascii: "+") ? 0x20 : $0 }, as: UTF8.self)
     }
 
     /// The last value of `name`, or nil (an empty value counts as absent, as in Prometheus).
