@@ -5,7 +5,11 @@ import StratusMetrics
 import Synchronization
 
 /// Runs the metric store's background work (rollups, retention, WAL checkpoints) once a minute on
-/// the grid, off the cooperative pool. A failed round is logged and retried at the next slot.
+/// the grid, on a thread of its own: after an hour boundary a pass builds rollups for every series
+/// (minutes at millions of series) and must not take a thread of the shared pool for that long. It
+/// keeps normal priority: it takes the store's lock in short slices, and a lowered thread preempted
+/// while holding it stalled every push (priority inversion). A failed round is logged and retried
+/// at the next slot.
 struct StoreMaintenance: Service {
     let store: RocksMetricStore
     let clock: any WallClock
@@ -13,6 +17,8 @@ struct StoreMaintenance: Service {
     var interval: Int64 = 60_000
 
     func run() async throws {
+        let pool = NIOThreadPool(numberOfThreads: 1)
+        pool.start()
         do {
             try await cancelWhenGracefulShutdown {
                 try await runOnGrid(clock: clock, interval: interval, startNow: false) { _ in
@@ -22,7 +28,7 @@ struct StoreMaintenance: Service {
                         // set on cancellation (graceful shutdown) makes a long retention pass stop.
                         let stop = StopFlag()
                         let report = try await withTaskCancellationHandler {
-                            try await NIOThreadPool.singleton.runIfActive { try store.maintain(now: now, shouldStop: { stop.isSet }) }
+                            try await pool.runIfActive { try store.maintain(now: now, shouldStop: { stop.isSet }) }
                         } onCancel: {
                             stop.set()
                         }
@@ -38,6 +44,7 @@ struct StoreMaintenance: Service {
         } catch is CancellationError {
             // Graceful shutdown: stop between rounds.
         }
+        try? await pool.shutdownGracefully()
     }
 }
 

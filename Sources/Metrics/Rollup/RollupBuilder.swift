@@ -16,15 +16,31 @@ public final class RollupBuilder: Sendable {
     /// Rebuilds the rollups of up to `limit` queued (hour, series) entries, oldest hour first, from the raw
     /// `C` chunks; deletes each entry in the same batch as its rollups. Idempotent. Returns how many it did.
     public func buildPending(limit: Int) throws -> Int {
+        var cursor: [UInt8]?
+        return try buildPending(limit: limit, after: &cursor)
+    }
+
+    /// `buildPending(limit:)` over the entries that sort after `cursor` (all when nil), leaving in
+    /// `cursor` the last entry it took. A pass that works through a long queue in slices passes the
+    /// same cursor to every call: starting each slice at the head of the queue would step over the
+    /// deletion markers of every entry built before it, which made the pass quadratic (an hour
+    /// boundary queues one entry per series, millions at scale). An entry queued behind the cursor
+    /// meanwhile waits for the next pass.
+    public func buildPending(limit: Int, after cursor: inout [UInt8]?) throws -> Int {
         guard limit > 0 else { return 0 }
         var entries: [(hour: Int64, id: UInt64)] = []
-        try db.scan(prefix: [RollupKeys.queuePrefix]) { key, _ in
+        // The smallest key after the cursor is the cursor with a zero byte appended.
+        let lower = cursor.map { $0 + [0] } ?? [RollupKeys.queuePrefix]
+        var last: [UInt8]?
+        try db.scan(from: lower, to: RocksDB.successor(ofPrefix: [RollupKeys.queuePrefix])) { key, _ in
             guard key.count == 17 else {
                 throw MetricsError.corrupt(key: RollupKeys.hex(key), reason: "a rollup queue key is 'Q' hour(8) id(8)")
             }
             entries.append((RollupKeys.int64(key, at: 1), BigEndian.uint64(key[9...])))
+            last = key
             return entries.count < limit
         }
+        if let last { cursor = last }
         var done = 0
         while done < entries.count {
             let slice = entries[done..<Swift.min(done + Self.entriesPerBatch, entries.count)]

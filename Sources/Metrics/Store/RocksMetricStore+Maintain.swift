@@ -4,6 +4,8 @@ import Foundation
 extension RocksMetricStore {
     /// Heads copied per hold of the state lock (and written per RocksDB batch) by a checkpoint.
     static let checkpointSlice = 32_768
+    /// Rollup queue entries built per hold of the state lock by `maintain`.
+    static let rollupSlice = 512
 
     /// Rolls the WAL, writes every dirty head as `H`, then `M checkpoint` in a synced write (which
     /// makes the earlier unsynced `H` writes durable too), then deletes the WAL segments before it.
@@ -84,11 +86,13 @@ extension RocksMetricStore {
         var report = MaintenanceReport()
         try closeEndedHeads(now: now)
         // In slices under the state lock, so no chunk rewrite (which re-queues its hour) runs
-        // between a slice reading an hour's chunks and deleting its queue entry.
+        // between a slice reading an hour's chunks and deleting its queue entry. Small slices keep
+        // each hold short (pushes wait for it), and one cursor carries the pass through the queue.
+        var cursor: [UInt8]?
         while true {
-            let built = try state.withLock { _ in try rollups.buildPending(limit: 2_048) }
+            let built = try state.withLock { _ in try rollups.buildPending(limit: Self.rollupSlice, after: &cursor) }
             report.rollupsBuilt += built
-            if built < 2_048 || shouldStop() { break }
+            if built < Self.rollupSlice || shouldStop() { break }
         }
         // Physical removal works on whole hour partitions: the cutoff rounds down to the end of the
         // last partition wholly past retention, so no chunk is rewritten and each hour is visited
