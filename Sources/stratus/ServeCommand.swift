@@ -113,6 +113,8 @@ struct ServeCommand: AsyncParsableCommand {
         let hypervisors = try await ServeBootstrap.connect(try ServeBootstrap.hypervisorURIs(config: config, dataDir: dataDir))
 
         let inventory = try SQLiteInventoryStore(path: dataDir.appendingPathComponent("inventory.sqlite").path)
+        // Compaction yields to ingest: a checkpoint's compaction otherwise stalled agent pushes.
+        BackgroundPriority.lowerRocksDBCompaction()
         let metricStore = try RocksMetricStore(path: dataDir.appendingPathComponent("metrics").path)
         let bootstrap = ServeBootstrap(config: config, dataDir: dataDir, inventory: inventory, clock: clock, logger: logger)
         let (password, cluster) = try await bootstrap.ensureAccountsAndTopology()
