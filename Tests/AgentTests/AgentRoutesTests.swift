@@ -177,6 +177,10 @@ func memoryBatch(host: String, rounds: Int, end: Int64) throws -> (body: [UInt8]
                 #expect(stats.bytes == 2 * batch.body.count + plain.count)
                 #expect(stats.agentsConnected == 1)
                 #expect(stats.lagMaxMs >= stats.lagP99Ms && stats.lagP99Ms >= stats.lagP50Ms)
+                // The oldest sample is ~29 s old on arrival; arriving comes before being durable.
+                #expect(stats.arrivalLagMaxMs >= 29_000)
+                #expect(stats.arrivalLagMaxMs <= stats.lagMaxMs && stats.arrivalLagP99Ms <= stats.lagP99Ms)
+                #expect(stats.arrivalLagP99Ms >= stats.arrivalLagP50Ms && stats.arrivalLagP50Ms > 0)
             }
             try await c.execute(uri: "/zstack/v1/agent/ingest-stats", method: .get, headers: bearer(token)) { r in
                 #expect(r.status == .unauthorized, "an agent token is no admin session")

@@ -25,14 +25,21 @@ public struct AgentIngestStats: Codable, Sendable, Equatable {
     public var rejected: Int
     /// Request body bytes received (as sent, i.e. compressed).
     public var bytes: Int
+    /// Sample time → durable and queryable on the manager, over the window.
     public var lagP50Ms: Int64
     public var lagP99Ms: Int64
     public var lagMaxMs: Int64
+    /// Sample time → the push carrying it was received whole by the manager: how late agents
+    /// deliver. `lag` minus this is the manager's own processing (queueing, parsing, fsync).
+    public var arrivalLagP50Ms: Int64
+    public var arrivalLagP99Ms: Int64
+    public var arrivalLagMaxMs: Int64
     public var windowSeconds: Int64
     /// Agent hosts that pushed within their liveness threshold.
     public var agentsConnected: Int
 
     public init(batches: Int, samples: Int, rejected: Int, bytes: Int, lagP50Ms: Int64, lagP99Ms: Int64, lagMaxMs: Int64,
+                arrivalLagP50Ms: Int64 = 0, arrivalLagP99Ms: Int64 = 0, arrivalLagMaxMs: Int64 = 0,
                 windowSeconds: Int64, agentsConnected: Int) {
         self.batches = batches
         self.samples = samples
@@ -41,6 +48,9 @@ public struct AgentIngestStats: Codable, Sendable, Equatable {
         self.lagP50Ms = lagP50Ms
         self.lagP99Ms = lagP99Ms
         self.lagMaxMs = lagMaxMs
+        self.arrivalLagP50Ms = arrivalLagP50Ms
+        self.arrivalLagP99Ms = arrivalLagP99Ms
+        self.arrivalLagMaxMs = arrivalLagMaxMs
         self.windowSeconds = windowSeconds
         self.agentsConnected = agentsConnected
     }
@@ -61,6 +71,8 @@ public final class AgentIngest: Sendable {
     private let owners = Mutex<[String: UInt32]>([:])
     private let totals = Mutex<(batches: Int, samples: Int, rejected: Int, bytes: Int)>((0, 0, 0, 0))
     private let lag: Mutex<IngestLagStats>
+    /// Sample time → push received, over the same window.
+    private let arrivalLag: Mutex<IngestLagStats>
     /// How many rejections a reply lists.
     static let rejectionsShown = 5
 
@@ -72,6 +84,7 @@ public final class AgentIngest: Sendable {
         self.clock = clock
         self.cache = Mutex(SeriesKeyCache(initialCapacity: 1 << 16, limit: cacheLimit))
         self.lag = Mutex(IngestLagStats(window: lagWindow))
+        self.arrivalLag = Mutex(IngestLagStats(window: lagWindow))
     }
 
     /// Stores one push from the agent of `hostUuid`. `gzipped` says whether `body` is gzip
@@ -79,16 +92,18 @@ public final class AgentIngest: Sendable {
     /// does not inflate, `AgentIngestError.foreignHost` (nothing stored) for another host's series,
     /// and store failures; bad lines and refused samples are counted in the reply.
     public func ingest(_ body: ByteBuffer, gzipped: Bool, hostUuid: String) throws -> AgentPushReply {
-        finish(try stage(body, gzipped: gzipped, hostUuid: hostUuid, deferSync: false))
+        let arrived = clock.now()
+        return finish(try stage(body, gzipped: gzipped, hostUuid: hostUuid, deferSync: false), arrived: arrived)
     }
 
     /// `ingest` for a server: the CPU work (inflate, parse, resolve, append) runs on `pool`, then
     /// the call suspends without holding a thread until the store's group commit makes the push
     /// durable. Throws like `ingest`; the reply means the samples survive a crash.
     public func ingest(_ body: ByteBuffer, gzipped: Bool, hostUuid: String, on pool: NIOThreadPool) async throws -> AgentPushReply {
+        let arrived = clock.now()
         let staged = try await pool.runIfActive { try self.stage(body, gzipped: gzipped, hostUuid: hostUuid, deferSync: true) }
         try await store.waitDurable(staged.ticket)
-        return finish(staged)
+        return finish(staged, arrived: arrived)
     }
 
     /// A push applied to the store, not yet known durable.
@@ -226,6 +241,9 @@ public final class AgentIngest: Sendable {
 
             var batch = SampleBatch(capacity: count)
             for k in 0..<count where refs[k] != 0 { batch.append(SeriesRef(id: refs[k]), timestamps[k], values[k]) }
+            // The WAL record is encoded here, in parallel with other pushes, so the append only
+            // writes it while it holds the store's lock.
+            batch.prepareLog()
             return batch
         }
 
@@ -236,18 +254,23 @@ public final class AgentIngest: Sendable {
         return Staged(reply: reply, ticket: ticket, timestamps: batch.timestamps, compressedBytes: compressedBytes)
     }
 
-    /// Once the push is durable: measures how late its samples became queryable and durable, and counts it.
-    func finish(_ staged: Staged) -> AgentPushReply {
+    /// Once the push is durable: measures how late its samples arrived (`arrived`, when the push
+    /// was received) and became queryable and durable (now), and counts it.
+    func finish(_ staged: Staged, arrived: Int64) -> AgentPushReply {
         let reply = staged.reply
         let now = clock.now()
         var buckets = [UInt64](repeating: 0, count: IngestLagStats.bucketCount)
-        var maxLag: Int64 = 0
+        var arrivalBuckets = [UInt64](repeating: 0, count: IngestLagStats.bucketCount)
+        var maxLag: Int64 = 0, maxArrival: Int64 = 0
         for t in staged.timestamps {
-            let l = now - t
+            let l = now - t, a = arrived - t
             buckets[IngestLagStats.bucket(l)] += 1
+            arrivalBuckets[IngestLagStats.bucket(a)] += 1
             if l > maxLag { maxLag = l }
+            if a > maxArrival { maxArrival = a }
         }
         lag.withLock { $0.record(buckets: buckets, max: maxLag, at: now) }
+        arrivalLag.withLock { $0.record(buckets: arrivalBuckets, max: maxArrival, at: now) }
         totals.withLock {
             $0.batches += 1
             $0.samples += reply.accepted
@@ -267,9 +290,11 @@ public final class AgentIngest: Sendable {
         let now = clock.now()
         let t = totals.withLock { $0 }
         let (lag, window) = lag.withLock { ($0.summary(at: now), $0.window) }
+        let arrival = arrivalLag.withLock { $0.summary(at: now) }
         return AgentIngestStats(batches: t.batches, samples: t.samples, rejected: t.rejected, bytes: t.bytes,
-                                lagP50Ms: lag.p50, lagP99Ms: lag.p99, lagMaxMs: lag.max, windowSeconds: window / 1000,
-                                agentsConnected: agentsConnected)
+                                lagP50Ms: lag.p50, lagP99Ms: lag.p99, lagMaxMs: lag.max,
+                                arrivalLagP50Ms: arrival.p50, arrivalLagP99Ms: arrival.p99, arrivalLagMaxMs: arrival.max,
+                                windowSeconds: window / 1000, agentsConnected: agentsConnected)
     }
 
     private func ownerIndex(_ hostUuid: String) -> UInt32 {
