@@ -24,6 +24,7 @@ struct SimulateCommand: ParsableCommand {
     @Option(help: "Seed of the fleet and its values.") var seed: UInt64 = 1
     @Option(help: "Stop after this long, e.g. 10m (default: run until Ctrl-C).") var duration: String?
     @Option(help: "Concurrent HTTP connections to the manager.") var connections = 8
+    @Option(help: "Rounds of batches that may wait to be sent before the oldest is dropped.") var bufferRounds = 6
     @Option(help: "Each host's send waits up to this fraction of the interval.") var jitter = 0.3
     @Option(help: "Host and VM names start with this.") var namePrefix = "sim"
 
@@ -44,6 +45,7 @@ struct SimulateCommand: ParsableCommand {
         options.seed = seed
         options.duration = durationMs
         options.connections = connections
+        options.bufferRounds = bufferRounds
         options.sendJitterFraction = jitter
         options.namePrefix = namePrefix
         signal(SIGINT) { _ in Simulator.stopRequested.store(true, ordering: .relaxed) }

@@ -9,8 +9,9 @@ import Synchronization
 /// One thread runs the rounds: at each grid time it walks the hosts in order of their send jitter
 /// (≤ `sendJitterFraction` × interval, random per host and round), generates the host's batch at
 /// its send time (values stamped on the grid) and queues it; a `CurlWorkerPool` compresses and
-/// sends. The queue is bounded at one round of batches: when the manager falls behind, the oldest
-/// waiting batch is dropped and counted rather than piling up. A progress line prints every round.
+/// sends. The queue is bounded at `bufferRounds` rounds of batches (as an agent's spool is bounded):
+/// when the manager falls behind for longer, the oldest waiting batch is dropped and counted rather
+/// than piling up. A progress line prints every round.
 ///
 /// ```swift
 /// let summary = try Simulator(options: opts).run()
@@ -36,7 +37,7 @@ public final class Simulator {
         try options.validate()
         let setupStart = Date()
         let fleet = SimFleet(seed: options.seed, hosts: options.hosts, vms: options.vms, namePrefix: options.namePrefix)
-        let pool = CurlWorkerPool(workers: options.connections, bulkCapacity: options.hosts)
+        let pool = CurlWorkerPool(workers: options.connections, bulkCapacity: options.hosts * options.bufferRounds)
         defer { pool.shutdown() }
         let stats = SimStats()
 

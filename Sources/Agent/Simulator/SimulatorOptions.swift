@@ -14,6 +14,10 @@ public struct SimulatorOptions: Sendable {
     public var duration: Int64?
     /// Concurrent HTTP connections to the manager.
     public var connections: Int = 8
+    /// Rounds of batches that may wait to be sent before the oldest is dropped (and counted). A
+    /// real agent keeps far more in its disk spool; the default, a minute of rounds at 10 s, lets
+    /// the fleet ride out a slow minute (4 M series created at once, a checkpoint) without loss.
+    public var bufferRounds: Int = 6
     /// Each host's send waits up to this fraction of the interval.
     public var sendJitterFraction: Double = AgentDefaults.sendJitterFraction
     /// Host and VM names start with this.
@@ -43,6 +47,7 @@ public struct SimulatorOptions: Sendable {
             throw .invalidOption("--duration \(d) ms is shorter than one interval (\(interval) ms)")
         }
         guard (1...256).contains(connections) else { throw .invalidOption("--connections \(connections) must be between 1 and 256") }
+        guard (1...60).contains(bufferRounds) else { throw .invalidOption("--buffer-rounds \(bufferRounds) must be between 1 and 60") }
         guard (0...0.9).contains(sendJitterFraction) else {
             throw .invalidOption("--jitter \(sendJitterFraction) must be between 0 and 0.9 (a fraction of the interval)")
         }
