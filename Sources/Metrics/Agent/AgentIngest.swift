@@ -29,8 +29,9 @@ public struct AgentIngestStats: Codable, Sendable, Equatable {
     public var lagP50Ms: Int64
     public var lagP99Ms: Int64
     public var lagMaxMs: Int64
-    /// Sample time → the push carrying it was received whole by the manager: how late agents
-    /// deliver. `lag` minus this is the manager's own processing (queueing, parsing, fsync).
+    /// Sample time → the push carrying it was received whole and handed to ingest: how late
+    /// agents deliver, plus the manager's HTTP queueing. `lag` minus this is the manager's
+    /// storing (pool queue, parsing, the store's lock, fsync).
     public var arrivalLagP50Ms: Int64
     public var arrivalLagP99Ms: Int64
     public var arrivalLagMaxMs: Int64
