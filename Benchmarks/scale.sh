@@ -10,7 +10,9 @@ cd "$(dirname "$0")/.."
 
 # 32 connections: each simulator connection sends one push at a time, so the connection count
 # caps how many pushes the manager can have in flight (real agents each have their own); at 8
-# the fleet's 1,000 pushes/s were bound by round-trip latency, not by the manager's CPU.
+# the fleet's 1,000 pushes/s were bound by round-trip latency. 128 was worse on these 2 cores
+# (steady p99 lag 6-7 s instead of ~4.5 s): the simulator's threads and the manager's then
+# competed for the same cores.
 HOSTS=10000; VMS=100000; DURATION=10m; INTERVAL=10; CONNECTIONS=32; OUT=Benchmarks/results/scale-latest.md; MODE=full; BIN=""
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -82,7 +84,7 @@ while kill -0 "$SIM" 2>/dev/null; do
     T=$(now_s); S=$(cpu_ticks "$SERVE"); M=$(cpu_ticks "$SIM")
     STATS=$(api /zstack/v1/agent/ingest-stats || echo '{}')
     I=$(echo "$STATS" | jq '.samples // 0')
-    echo -e "$T\t$S\t$M\t$I\t$(echo "$STATS" | jq -r '[.lagP50Ms // 0, .lagP99Ms // 0, .lagMaxMs // 0] | @tsv')" >>"$WORK/polls.tsv"
+    echo -e "$T\t$S\t$M\t$I\t$(echo "$STATS" | jq -r '[.lagP50Ms // 0, .lagP99Ms // 0, .lagMaxMs // 0, .arrivalLagP50Ms // 0, .arrivalLagP99Ms // 0, .arrivalLagMaxMs // 0] | @tsv')" >>"$WORK/polls.tsv"
     LAST_T=$T; LAST_S=$S; LAST_M=$M; LAST_I=$I
     N=$((N + 1))
     # Every minute, spot-check that a random VM's newest sample is queryable.
@@ -117,11 +119,21 @@ SERVE_CPU=$(echo "($LAST_S - $S0) / $TICK / $ELAPSED * 100" | bc -l)
 SIM_CPU=$(echo "($LAST_M - $M0) / $TICK / $ELAPSED * 100" | bc -l)
 # Lag: the end-of-run window, and the worst p99 of any poll after the first minute.
 read -r P50 P99 < <(tail -1 "$WORK/polls.tsv" | awk -F'\t' '{print $5, $6}')
-WORST99=$(awk -F'\t' 'NR > 12 && $6 > m {m = $6} END {print m + 0}' "$WORK/polls.tsv")
+WORST99_FIRST=$(awk -F'\t' 'NR > 12 && $6 > m {m = $6} END {print m + 0}' "$WORK/polls.tsv")
+# Onboarding: the first rounds create every series (about 4 M at full size) while their samples
+# arrive. It ends with the first round after round 1 that starts with an empty send backlog; the
+# lag window (60 s) still covers it for a minute after that. Steady state is everything later.
+ONBOARD_ROUND=$(awk '/^round [0-9]+:/ {r = $2 + 0; sub(/.*backlog /, ""); b = $1 + 0; if (r > 1 && b == 0) {print r; exit}}' "$WORK/sim.log")
+ONBOARD_ROUND=${ONBOARD_ROUND:-$(j .rounds)}
+STEADY_FROM=$(echo "$T0 + ($ONBOARD_ROUND + 1) * $INTERVAL + 60" | bc -l)
+WORST99_ONBOARD=$(awk -F'\t' -v s="$STEADY_FROM" '$1 <= s && $6 > m {m = $6} END {print m + 0}' "$WORK/polls.tsv")
+WORST99=$(awk -F'\t' -v s="$STEADY_FROM" '$1 > s && $6 > m {m = $6} END {print m + 0}' "$WORK/polls.tsv")
+ARRIVAL99=$(awk -F'\t' -v s="$STEADY_FROM" '$1 > s && $9 > m {m = $9} END {print m + 0}' "$WORK/polls.tsv")
+STEADY_POLLS=$(awk -F'\t' -v s="$STEADY_FROM" '$1 > s {n++} END {print n + 0}' "$WORK/polls.tsv")
 SPOT=$(awk -F'\t' '$3 > 0 {n++; a = $2 - $3; s += a; if (a > m) m = a} END {if (n) printf "%d checks, newest stamp %.0f s old on average, %.0f s at most", n, s / n, m; else print "no check answered"}' "$WORK/spot.tsv")
 BACKLOG_OK=$(j "if .backlogEnd <= ([.backlogStart, (.hosts / 100 | floor)] | max) then \"yes\" else \"**no**\" end")
 DROP_OK=$(j "if .dropped == 0 and .skippedRounds == 0 then \"yes\" else \"**no**\" end")
-LAG_OK=$( [ "$(echo "$WORST99 < 5000 && $P99 < 5000" | bc)" = 1 ] && echo yes || echo "**no**")
+LAG_OK=$( [ "$STEADY_POLLS" -gt 0 ] && [ "$(echo "$WORST99 < 5000 && $P99 < 5000" | bc)" = 1 ] && echo yes || echo "**no**")
 RSS_OK=$( [ "$HWM" -lt $((6 * 1024 * 1024)) ] && echo yes || echo "**no**")
 
 {
@@ -139,7 +151,11 @@ RSS_OK=$( [ "$HWM" -lt $((6 * 1024 * 1024)) ] && echo yes || echo "**no**")
     echo "| server CPU % | $(f "$SERVE_CPU") | (info) | |"
     echo "| server peak RSS (VmHWM) | $((HWM / 1024)) MiB | < 6 GiB | $RSS_OK |"
     echo "| ingest lag p50 / p99, last minute (ingest-stats) | $P50 / $P99 ms | p99 < 5 s | |"
-    echo "| ingest lag, worst p99 of any minute after the first | $WORST99 ms | < 5 s | $LAG_OK |"
+    echo "| onboarding: rounds until the send backlog first emptied (every series created) | $ONBOARD_ROUND | (info) | |"
+    echo "| ingest lag, worst p99 of any minute during onboarding (+ the 60 s window after it) | $WORST99_ONBOARD ms | (info) | |"
+    echo "| ingest lag, worst p99 of any minute after the first (onboarding included) | $WORST99_FIRST ms | (info) | |"
+    echo "| ingest lag, worst p99 of any minute in steady state ($STEADY_POLLS polls after onboarding) | $WORST99 ms | < 5 s | $LAG_OK |"
+    echo "| … of which before the store: arrival lag (sample time → push received and handed to ingest), worst p99 in steady state | $ARRIVAL99 ms | (info) | |"
     echo "| spot check (random running VM's newest CPU stamp, queried) | $SPOT | | |"
     echo "| send backlog at round start: first → last (max) | $(j .backlogStart) → $(j .backlogEnd) ($(j .backlogMax)) | no growth | $BACKLOG_OK |"
     echo "| batches dropped (queue full, oldest first) / rounds skipped | $(j .dropped) / $(j .skippedRounds) | 0 | $DROP_OK |"
@@ -149,7 +165,8 @@ RSS_OK=$( [ "$HWM" -lt $((6 * 1024 * 1024)) ] && echo yes || echo "**no**")
 } >"$WORK/table.md"
 mkdir -p "$(dirname "$OUT")"
 cp "$WORK/table.md" "$OUT"
-# The raw polls (time, server CPU ticks, simulator CPU ticks, samples, lag p50/p99/max ms) beside it.
+# The raw polls (time, server CPU ticks, simulator CPU ticks, samples, lag p50/p99/max ms, arrival
+# lag p50/p99/max ms) beside it.
 cp "$WORK/polls.tsv" "${OUT%.md}-polls.tsv"
 cat "$OUT"
 echo "[scale] final ingest-stats: $FINAL" >&2
