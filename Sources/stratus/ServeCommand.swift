@@ -113,7 +113,7 @@ struct ServeCommand: AsyncParsableCommand {
         let hypervisors = try await ServeBootstrap.connect(try ServeBootstrap.hypervisorURIs(config: config, dataDir: dataDir))
 
         let inventory = try SQLiteInventoryStore(path: dataDir.appendingPathComponent("inventory.sqlite").path)
-        // Compaction yields to ingest: a checkpoint's compaction otherwise stalled agent pushes.
+        // Compaction yields to ingest and queries on a busy manager (it never holds the store's lock).
         BackgroundPriority.lowerRocksDBCompaction()
         let metricStore = try RocksMetricStore(path: dataDir.appendingPathComponent("metrics").path)
         let bootstrap = ServeBootstrap(config: config, dataDir: dataDir, inventory: inventory, clock: clock, logger: logger)

@@ -12,6 +12,13 @@ extension RocksMetricStore {
     /// The rollup pass of `maintain` rests this many times as long as each slice took.
     static let rollupRestFactor = 2.0
 
+    /// A paced loop's rest: sleeps `factor` times as long as has passed since `start`
+    /// (`DispatchTime` uptime nanoseconds), so the loop uses about 1 / (1 + factor) of a core.
+    static func rest(since start: UInt64, factor: Double) {
+        let took = DispatchTime.now().uptimeNanoseconds - start
+        Thread.sleep(forTimeInterval: Double(took) / 1e9 * factor)
+    }
+
     /// Rolls the WAL, writes every dirty head as `H`, then `M checkpoint` in a synced write (which
     /// makes the earlier unsynced `H` writes durable too), then deletes the WAL segments before it.
     ///
@@ -58,10 +65,7 @@ extension RocksMetricStore {
                 let batch = RocksWriteBatch()
                 for (id, bytes) in heads { batch.put(MetricKey.head(id), bytes) }
                 try db.write(batch, sync: false)
-                if paced, !state.withLock({ $0.closed }) {
-                    let took = DispatchTime.now().uptimeNanoseconds - sliceStart
-                    Thread.sleep(forTimeInterval: Double(took) / 1e9 * Self.checkpointRestFactor)
-                }
+                if paced, !state.withLock({ $0.closed }) { Self.rest(since: sliceStart, factor: Self.checkpointRestFactor) }
             }
             let batch = RocksWriteBatch()
             batch.put(MetricKey.checkpoint, BigEndian.bytes(segment))
@@ -113,8 +117,7 @@ extension RocksMetricStore {
             let built = try state.withLock { _ in try rollups.buildPending(limit: Self.rollupSlice, after: &cursor) }
             report.rollupsBuilt += built
             if built < Self.rollupSlice || shouldStop() || state.withLock({ $0.closed }) { break }
-            let took = DispatchTime.now().uptimeNanoseconds - sliceStart
-            Thread.sleep(forTimeInterval: Double(took) / 1e9 * Self.rollupRestFactor)
+            Self.rest(since: sliceStart, factor: Self.rollupRestFactor)
         }
         // Physical removal works on whole hour partitions: the cutoff rounds down to the end of the
         // last partition wholly past retention, so no chunk is rewritten and each hour is visited
