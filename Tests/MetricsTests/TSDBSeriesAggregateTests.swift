@@ -100,6 +100,45 @@ import Testing
         }
     }
 
+    /// A series never stored before starts a clean head (window reads skip the RocksDB seek), and
+    /// every way a stored chunk can appear in the head's hour (an older sample merged in, a split
+    /// at `maxChunkSamples`) makes it unclean again, with the aggregate still equal to `select`.
+    @Test func aNewSeriesHeadIsCleanUntilAChunkLandsInItsHour() async throws {
+        try await withTSDBTempDirectory { dir in
+            var o = TSDBOptions.keepForever
+            o.maxChunkSamples = 5
+            o.outOfOrderWindow = Self.hour
+            let store = try RocksMetricStore(path: dir, options: o)
+            defer { store.close() }
+            let base = 5 * Self.hour
+            func sample(_ s: String, _ t: Int64, _ v: Double) -> Sample { Sample(labels: testLabels("sa", ["s": s]), timestamp: t, value: v) }
+            func clean(_ s: String) throws -> Bool {
+                let id = try store.seriesRef(for: testLabels("sa", ["s": s])).id
+                return store.state.withLock { $0.heads[Int(id) - 1].partitionClean }
+            }
+            let m = [LabelMatcher.equal(Labels.nameKey, "test::sa")]
+            try await store.write([sample("new", base + 60_000, 1), sample("new", base + 70_000, 2),
+                                   sample("late", base + 60_000, 1)])
+            #expect(try clean("new"), "a brand-new series has no stored chunk")
+            #expect(try clean("late"))
+            try await expectEqualsSelect(store, m, from: base + 1, to: base + 100_000)
+
+            // An older sample than the head's first goes into a stored chunk of the same hour.
+            try await store.write([sample("late", base + 30_000, 7)])
+            #expect(try !clean("late"), "a chunk now lies in the head's hour")
+            let late = try await store.aggregateSeries([.equal("s", "late")], from: base + 1, to: base + 100_000)
+            #expect(late.aggregates.first?.count == 2 && late.aggregates.first?.max == 7)
+            try await expectEqualsSelect(store, m, from: base + 1, to: base + 100_000)
+
+            // A head split at maxChunkSamples leaves a chunk in the same hour.
+            try await store.write((3...6).map { sample("new", base + 70_000 + Int64($0) * 10_000, Double($0)) })
+            #expect(try !clean("new"))
+            let new = try await store.aggregateSeries([.equal("s", "new")], from: base + 1, to: base + 200_000)
+            #expect(new.aggregates.first?.count == 6)
+            try await expectEqualsSelect(store, m, from: base + 1, to: base + 200_000)
+        }
+    }
+
     @Test func emptyRangesAndUnknownRefs() async throws {
         try await withTSDBTempDirectory { dir in
             let store = try RocksMetricStore(path: dir, options: .keepForever)

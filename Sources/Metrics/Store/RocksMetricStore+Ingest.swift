@@ -331,6 +331,9 @@ extension RocksMetricStore {
             }
         } else if t > s.heads[slot].newest {
             startHead(slot, t, v, &s)
+            // Every stored chunk ends at or before `newest` (-1 for a series never stored): when that
+            // is before this partition, reads inside it need the head alone (no RocksDB seek).
+            s.heads[slot].partitionClean = s.heads[slot].newest <= MetricKey.partition(t) - MetricKey.partitionLength
         } else {
             ctx.older[id, default: []].append(Point(timestamp: t, value: v))
         }

@@ -9,11 +9,15 @@ extension RocksMetricStore {
         var partitionClean = false
         /// Stored chunks hold only samples before this (the head's first time); later ones in a
         /// chunk were cut after the head copy was taken, and the copy has them.
-        var chunkLimit: Int64 { head.map { $0.count > 0 ? $0.minT : .max } ?? .max }
+        var chunkLimit: Int64 { Self.chunkLimit(head) }
 
         /// Whether stored chunks may hold samples at or after `from`: not when `from` lies in the
         /// head's partition and no stored chunk does (the head answers alone, no RocksDB seek).
-        func chunksMayReach(_ from: Int64) -> Bool {
+        func chunksMayReach(_ from: Int64) -> Bool { Self.chunksMayReach(from, head: head, partitionClean: partitionClean) }
+
+        static func chunkLimit(_ head: ChunkBuilder?) -> Int64 { head.map { $0.count > 0 ? $0.minT : .max } ?? .max }
+
+        static func chunksMayReach(_ from: Int64, head: ChunkBuilder?, partitionClean: Bool) -> Bool {
             guard partitionClean, let head, head.count > 0 else { return true }
             return from <= MetricKey.partition(head.maxT) - MetricKey.partitionLength
         }

@@ -27,10 +27,10 @@ extension RocksMetricStore: SeriesAggregatingStore {
         let from = max(from, retentionCutoff())
         guard from <= to else { return SeriesAggregates() }
         // Ids and head copies (CoW: a retain each) under the lock; everything else outside it.
-        let (ids, heads): ([UInt64], [ChunkBuilder?]) = try state.withLock { s in
+        let (ids, heads, clean): ([UInt64], [ChunkBuilder?], [Bool]) = try state.withLock { s in
             try ensureOpen(s, "query")
             let ids = s.index.matching(matchers)
-            return (ids, ids.map { s.heads[Int($0) - 1].builder })
+            return (ids, ids.map { s.heads[Int($0) - 1].builder }, ids.map { s.heads[Int($0) - 1].partitionClean })
         }
         var refs: [SeriesRef] = []
         var aggregates: [WindowAggregate] = []
@@ -39,12 +39,12 @@ extension RocksMetricStore: SeriesAggregatingStore {
         // One iterator over every `C` key, sought per series that needs stored chunks (creating an
         // iterator per series costs more than the seek).
         var chunks: RocksIterator?
-        for (id, head) in zip(ids, heads) {
+        for (k, (id, head)) in zip(ids, heads).enumerated() {
             var agg: WindowAggregate?
-            // Stored chunks hold only samples before the head's first time (see `SeriesSnapshot.chunkLimit`).
-            let headFirst = head.map { $0.count > 0 ? $0.minT : .max } ?? .max
-            let limit = min(to, headFirst &- 1)
-            if from <= limit {
+            // Stored chunks hold only samples before the head's first time, and none at all in a
+            // clean head's partition (see `SeriesSnapshot`): a window inside it needs no seek.
+            let limit = min(to, SeriesSnapshot.chunkLimit(head) &- 1)
+            if from <= limit && SeriesSnapshot.chunksMayReach(from, head: head, partitionClean: clean[k]) {
                 if chunks == nil { chunks = try db.makeIterator(lower: [MetricKey.chunkPrefix], upper: [MetricKey.chunkPrefix + 1]) }
                 try Self.aggregateChunks(chunks!, id: id, from: from, to: limit, into: &agg)
             }
