@@ -58,14 +58,17 @@ public struct AgentClient: Sendable {
         }
     }
 
-    /// `POST metricsPath` with a spooled batch; any status is returned (the caller decides), only
-    /// transport failures throw.
-    public func push(_ batch: AgentSpool.Batch, dropped: Int64) async throws -> AgentHTTPResponse {
-        try await transport.send(OutboundRequest(
-            method: "POST", url: manager + AgentProtocol.metricsPath,
-            headers: [auth, ("Content-Encoding", "gzip"), ("Content-Type", AgentProtocol.contentType),
-                      (AgentProtocol.batchHeader, String(batch.sequence)), (AgentProtocol.droppedHeader, String(dropped))],
-            body: batch.payload, timeout: 30_000))
+    /// `POST metricsPath` with a spooled batch's body (`AgentSeriesRefs.body(for:)`); any status is
+    /// returned (the caller decides), only transport failures throw.
+    func push(_ body: AgentSeriesRefs.Body, sequence: UInt64, dropped: Int64) async throws -> AgentHTTPResponse {
+        var headers = [auth, (AgentProtocol.batchHeader, String(sequence)), (AgentProtocol.droppedHeader, String(dropped))]
+        switch body.format {
+        case .prometheusText: headers.append(("Content-Type", AgentProtocol.contentType))
+        case .refBatch: headers.append(("Content-Type", AgentProtocol.refBatchContentType))
+        }
+        if body.gzipped { headers.append(("Content-Encoding", "gzip")) }
+        return try await transport.send(OutboundRequest(method: "POST", url: manager + AgentProtocol.metricsPath,
+                                                        headers: headers, body: body.bytes, timeout: 30_000))
     }
 
     /// `PUT vmsPath`. Throws `AgentError.manager` for a non-2xx answer.

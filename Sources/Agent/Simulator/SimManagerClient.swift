@@ -55,12 +55,13 @@ public struct SimManagerClient: Sendable {
                                body: body, timeout: 30_000)
     }
 
-    /// A push of one gzip batch.
-    public func pushRequest(token: String, gzipBody: [UInt8], sequence: Int64) -> OutboundRequest {
+    /// A push of one compact batch (`AgentRefBatchEncoder`), uncompressed: it is mostly refs and
+    /// value bits, which gzip barely shrinks.
+    public func pushRequest(token: String, body: [UInt8], sequence: Int64) -> OutboundRequest {
         OutboundRequest(method: "POST", url: base + AgentProtocol.metricsPath,
-                        headers: [("Content-Type", AgentProtocol.contentType), ("Content-Encoding", "gzip"),
+                        headers: [("Content-Type", AgentProtocol.refBatchContentType),
                                   ("Authorization", "Bearer \(token)"), (AgentProtocol.batchHeader, String(sequence))],
-                        body: gzipBody, timeout: 30_000)
+                        body: body, timeout: 30_000)
     }
 
     static func inventory(_ body: [UInt8]) -> [String: Any]? {

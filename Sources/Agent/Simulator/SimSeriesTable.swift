@@ -79,16 +79,58 @@ struct SimLabelRecorder: SimSink {
     }
 }
 
-/// Appends one line per `put` to a batch, taking series texts from a host's table in order.
-struct SimBatchWriter: SimSink {
+/// Where a host's round goes, one value per series of its table in emission order: Prometheus
+/// text lines (`AgentBatchEncoder`) or `SimRoundValues` (encoded later as a compact batch).
+public protocol SimRoundOutput {
+    /// An empty output (the writer swaps it with the caller's, so appends never copy a buffer).
+    static var empty: Self { get }
+    mutating func put(series: Int, of table: SimHostSeries, value: Double, timestamp: Int64)
+}
+
+extension AgentBatchEncoder: SimRoundOutput {
+    public static var empty: AgentBatchEncoder { AgentBatchEncoder(capacity: 0) }
+
+    @inline(__always)
+    public mutating func put(series: Int, of table: SimHostSeries, value: Double, timestamp: Int64) {
+        append(seriesText: table.series[series], value: value, timestamp: timestamp)
+    }
+}
+
+/// A host's round as series indices and values, for a compact batch built at send time (when the
+/// refs the manager answered so far are known).
+public struct SimRoundValues: SimRoundOutput, Sendable {
+    /// Index into the host's `SimHostSeries.series` of each value.
+    public var series: [Int32] = []
+    public var values: [Double] = []
+    public var timestamp: Int64 = 0
+
+    public init(capacity: Int = 0) {
+        series.reserveCapacity(capacity)
+        values.reserveCapacity(capacity)
+    }
+
+    public static var empty: SimRoundValues { SimRoundValues() }
+
+    public var count: Int { values.count }
+
+    @inline(__always)
+    public mutating func put(series s: Int, of table: SimHostSeries, value: Double, timestamp: Int64) {
+        series.append(Int32(s))
+        values.append(value)
+        self.timestamp = timestamp
+    }
+}
+
+/// Hands one value per `put` to the output, taking the series from a host's table in order.
+struct SimBatchWriter<Output: SimRoundOutput>: SimSink {
     let table: SimHostSeries
-    var encoder: AgentBatchEncoder
+    var output: Output
     var cursor: Int
     let timestamp: Int64
 
     @inline(__always)
     mutating func put(_ metric: StaticString, _ device: SimDevice, _ value: Double) {
-        encoder.append(seriesText: table.series[cursor], value: value, timestamp: timestamp)
+        output.put(series: cursor, of: table, value: value, timestamp: timestamp)
         cursor += 1
     }
 }

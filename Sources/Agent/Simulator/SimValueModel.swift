@@ -56,10 +56,10 @@ public struct SimValueModel: Sendable {
     public var runningCount: Int { running.reduce(0) { $0 + ($1 ? 1 : 0) } }
 
     /// One host's round at grid time `stamp`: decides starts and stops, computes every value, and
-    /// appends the host's lines (host catalog + each running VM's) to `encoder`. Returns the VMs
+    /// appends the host's values (host catalog + each running VM's) to `encoder`. Returns the VMs
     /// whose state changed (the caller reports them with `PUT vmsPath`).
-    public mutating func round(host h: Int, stamp: Int64, table: SimHostSeries,
-                               into encoder: inout AgentBatchEncoder) -> [SimStateChange] {
+    public mutating func round<Output: SimRoundOutput>(host h: Int, stamp: Int64, table: SimHostSeries,
+                                                       into encoder: inout Output) -> [SimStateChange] {
         let host = fleet.hosts[h]
         let k = stamp / interval
         let seconds = Double(interval) / 1000
@@ -103,8 +103,8 @@ public struct SimValueModel: Sendable {
         let siblingWait = min(25, contention * 15)
 
         // Pass 2: VM values, written at once; host sums kept.
-        var writer = SimBatchWriter(table: table, encoder: AgentBatchEncoder(capacity: 0), cursor: table.hostSeriesCount, timestamp: stamp)
-        swap(&writer.encoder, &encoder)  // one owner of the buffer: appends never copy it
+        var writer = SimBatchWriter(table: table, output: Output.empty, cursor: table.hostSeriesCount, timestamp: stamp)
+        swap(&writer.output, &encoder)  // one owner of the buffer: appends never copy it
         var vmDiskRead = 0.0, vmDiskWrite = 0.0, vmDiskReadBytes = 0.0, vmDiskWriteBytes = 0.0
         var vmIn = 0.0, vmOut = 0.0, vmInPkts = 0.0, vmOutPkts = 0.0, vmMemory = 0.0
         var values = SimVMValues()
@@ -196,7 +196,7 @@ public struct SimValueModel: Sendable {
 
         writer.cursor = 0
         Self.emitHost(hv, into: &writer)
-        swap(&writer.encoder, &encoder)
+        swap(&writer.output, &encoder)
         return changes
     }
 

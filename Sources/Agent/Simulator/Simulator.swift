@@ -8,8 +8,8 @@ import Synchronization
 ///
 /// One thread runs the rounds: at each grid time it walks the hosts in order of their send jitter
 /// (≤ `sendJitterFraction` × interval, random per host and round), generates the host's batch at
-/// its send time (values stamped on the grid) and queues it; a `CurlWorkerPool` compresses and
-/// sends. The queue is bounded at `bufferRounds` rounds of batches (as an agent's spool is bounded):
+/// its send time (values stamped on the grid) and queues it; a `CurlWorkerPool` encodes it as a
+/// compact batch (`AgentRefBatchEncoder`, series by the refs the manager answered) and sends it. The queue is bounded at `bufferRounds` rounds of batches (as an agent's spool is bounded):
 /// when the manager falls behind for longer, the oldest waiting batch is dropped and counted rather
 /// than piling up. A progress line prints every round.
 ///
@@ -57,6 +57,7 @@ public final class Simulator {
         let tables = Self.buildTables(fleet, uuids: registered.map(\.uuid))
         var model = SimValueModel(fleet: fleet, interval: options.interval)
         let tokens = registered.map(\.token)
+        let refs = tables.map { SimHostRefs(count: $0.series.count) }
 
         // Every host's VM list, once.
         let now0 = Self.nowMs()
@@ -106,8 +107,8 @@ public final class Simulator {
             for h in order {
                 if Self.stopRequested.load(ordering: .relaxed) { break }
                 Self.sleep(until: stamp + jitter[h])
-                var encoder = AgentBatchEncoder(capacity: 1 << 16)
-                let changes = model.round(host: h, stamp: stamp, table: tables[h], into: &encoder)
+                var values = SimRoundValues(capacity: tables[h].series.count)
+                let changes = model.round(host: h, stamp: stamp, table: tables[h], into: &values)
                 let token = tokens[h]
                 if !changes.isEmpty {
                     summary.stateChanges += changes.count
@@ -118,21 +119,9 @@ public final class Simulator {
                     }
                 }
                 sequences[h] += 1
-                let sequence = sequences[h], client = self.client, lines = encoder.count, batch = encoder
+                let sequence = sequences[h], client = self.client, table = tables[h], hostRefs = refs[h], round = values
                 pool.submit { conn in
-                    let started = Self.nowMs()
-                    let body: [UInt8]
-                    do {
-                        body = try batch.gzipped(level: 1)
-                    } catch {
-                        stats.failed("gzip: \(error)")
-                        return
-                    }
-                    Self.send(client.pushRequest(token: token, gzipBody: body, sequence: sequence), on: conn, stats: stats,
-                              what: "push") { r in
-                        let reply = try? JSONDecoder().decode(AgentPushReply.self, from: Data(r.body))
-                        stats.pushed(samples: reply?.accepted ?? lines, rejected: reply?.rejected ?? 0, ms: Self.nowMs() - started)
-                    }
+                    Self.push(round, table: table, refs: hostRefs, token: token, sequence: sequence, client: client, on: conn, stats: stats)
                 }
             }
             summary.rounds += 1
@@ -211,6 +200,36 @@ public final class Simulator {
             built.withLock { for (h, t) in local { $0[h] = t } }
         }
         return built.withLock { $0.map { $0! } }
+    }
+
+    /// Sends one host's round as a compact batch (series the manager answered refs for by ref, the
+    /// rest by text), remembers the refs the reply answers, and after a 409 (the manager forgot the
+    /// refs) sends it once more with every series as text.
+    static func push(_ round: SimRoundValues, table: SimHostSeries, refs: SimHostRefs, token: String, sequence: Int64,
+                     client: SimManagerClient, on conn: CurlConnection, stats: SimStats) {
+        let started = nowMs()
+        for attempt in 0..<2 {
+            let (body, texts) = refs.encode(round, table: table)
+            let r: CurlReply
+            do {
+                r = try conn.perform(client.pushRequest(token: token, body: body, sequence: sequence))
+            } catch {
+                stats.failed("push: \(error)")
+                return
+            }
+            if r.status == 409 && attempt == 0 {
+                refs.forget()
+                continue
+            }
+            guard (200..<300).contains(r.status) else {
+                stats.failed("push: HTTP \(r.status) \(r.text.prefix(200))")
+                return
+            }
+            let reply = try? JSONDecoder().decode(AgentPushReply.self, from: Data(r.body))
+            refs.learn(texts, refs: reply?.refs)
+            stats.pushed(samples: reply?.accepted ?? round.count, rejected: reply?.rejected ?? 0, ms: nowMs() - started)
+            return
+        }
     }
 
     /// Performs a request on a worker, counting a failure (transport or non-2xx) in `stats`.

@@ -2,13 +2,26 @@ import NIOCore
 import NIOPosix
 import Synchronization
 
+/// How a push's body is written (its `Content-Type`).
+public enum AgentBatchFormat: Sendable, Equatable {
+    /// `AgentProtocol.contentType`: Prometheus text lines with ms timestamps.
+    case prometheusText
+    /// `AgentProtocol.refBatchContentType`: `AgentRefBatchEncoder`'s compact entries.
+    case refBatch
+}
+
 /// Why the manager refused a whole push.
 public enum AgentIngestError: Error, Equatable, CustomStringConvertible {
     /// A sample's `HostUuid` label names another host than the one the agent's token belongs to.
     case foreignHost(series: String, labelHost: String?, tokenHost: String)
+    /// A compact batch names a series ref this manager never gave the pushing host (it restarted,
+    /// or the ref is another host's): nothing was stored; resend with every series as text.
+    case unknownRef(ref: UInt64, tokenHost: String)
 
     public var description: String {
         switch self {
+        case let .unknownRef(ref, token):
+            "series ref \(ref) is not one this manager gave host '\(token)' (the manager may have restarted); nothing of this batch was stored: resend it with every series as text (ref 0)"
         case let .foreignHost(series, label, token):
             "series \(series) has HostUuid=\(label.map { "'\($0)'" } ?? "(none)"), but the token belongs to host '\(token)': an agent may only push its own host's series; nothing of this batch was stored"
         }
@@ -57,10 +70,10 @@ public struct AgentIngestStats: Codable, Sendable, Equatable {
     }
 }
 
-/// The manager's side of `POST AgentProtocol.metricsPath`: inflate, parse the Prometheus text,
-/// resolve each series text through a shared `SeriesKeyCache` (labels are parsed only for a series
-/// never seen), check that every sample belongs to the pushing host, and append the batch by
-/// reference. Replays are harmless: the store replaces a sample with the same series and timestamp.
+/// The manager's side of `POST AgentProtocol.metricsPath`: inflate, parse the Prometheus text (or
+/// read the compact batch), resolve each series text through a shared `SeriesKeyCache` (labels
+/// are parsed only for a series never seen) and each ref through the refs answered to the host,
+/// check that every sample belongs to the pushing host, and append the batch by reference. Replays are harmless: the store replaces a sample with the same series and timestamp.
 ///
 /// `ingest` blocks (gzip, the store's durable append): call it on `NIOThreadPool`.
 public final class AgentIngest: Sendable {
@@ -70,6 +83,10 @@ public final class AgentIngest: Sendable {
     private let cache: Mutex<SeriesKeyCache>
     /// Host uuid → the small number kept as the owner of its cache entries.
     private let owners = Mutex<[String: UInt32]>([:])
+    /// Series ref → the owner index of the host it was answered to in a compact push's reply (0:
+    /// none). Compact pushes may name only their host's refs; empty after a restart, so agents
+    /// send texts again once (409).
+    private let refOwners = Mutex<[UInt32]>([])
     private let totals = Mutex<(batches: Int, samples: Int, rejected: Int, bytes: Int)>((0, 0, 0, 0))
     private let lag: Mutex<IngestLagStats>
     /// Sample time → push received, over the same window.
@@ -92,17 +109,19 @@ public final class AgentIngest: Sendable {
     /// (`Content-Encoding: gzip`) or plain text. Throws `MetricsError.invalidSample` for a body that
     /// does not inflate, `AgentIngestError.foreignHost` (nothing stored) for another host's series,
     /// and store failures; bad lines and refused samples are counted in the reply.
-    public func ingest(_ body: ByteBuffer, gzipped: Bool, hostUuid: String) throws -> AgentPushReply {
+    public func ingest(_ body: ByteBuffer, gzipped: Bool, format: AgentBatchFormat = .prometheusText,
+                       hostUuid: String) throws -> AgentPushReply {
         let arrived = clock.now()
-        return finish(try stage(body, gzipped: gzipped, hostUuid: hostUuid, deferSync: false), arrived: arrived)
+        return finish(try stage(body, gzipped: gzipped, format: format, hostUuid: hostUuid, deferSync: false), arrived: arrived)
     }
 
     /// `ingest` for a server: the CPU work (inflate, parse, resolve, append) runs on `pool`, then
     /// the call suspends without holding a thread until the store's group commit makes the push
     /// durable. Throws like `ingest`; the reply means the samples survive a crash.
-    public func ingest(_ body: ByteBuffer, gzipped: Bool, hostUuid: String, on pool: NIOThreadPool) async throws -> AgentPushReply {
+    public func ingest(_ body: ByteBuffer, gzipped: Bool, format: AgentBatchFormat = .prometheusText,
+                       hostUuid: String, on pool: NIOThreadPool) async throws -> AgentPushReply {
         let arrived = clock.now()
-        let staged = try await pool.runIfActive { try self.stage(body, gzipped: gzipped, hostUuid: hostUuid, deferSync: true) }
+        let staged = try await pool.runIfActive { try self.stage(body, gzipped: gzipped, format: format, hostUuid: hostUuid, deferSync: true) }
         try await store.waitDurable(staged.ticket)
         return finish(staged, arrived: arrived)
     }
@@ -117,142 +136,195 @@ public final class AgentIngest: Sendable {
 
     /// Inflates, parses, resolves and appends; with `deferSync` the append returns before its
     /// fsync (wait for `ticket`), else it is durable already.
-    func stage(_ body: ByteBuffer, gzipped: Bool, hostUuid: String, deferSync: Bool) throws -> Staged {
+    func stage(_ body: ByteBuffer, gzipped: Bool, format: AgentBatchFormat, hostUuid: String, deferSync: Bool) throws -> Staged {
         let compressedBytes = body.readableBytes
-        let text = gzipped ? try AgentBatchDecoder.gunzip(body) : Array(body.readableBytesView)
+        let data = gzipped ? try AgentBatchDecoder.gunzip(body) : Array(body.readableBytesView)
         let owner = ownerIndex(hostUuid)
-        var reply = AgentPushReply(accepted: 0, rejected: 0, rejections: [])
-        func reject(_ count: Int, _ message: @autoclosure () -> String) {
-            reply.rejected += count
-            if reply.rejections.count < Self.rejectionsShown { reply.rejections.append(message()) }
+        var rejections = Rejections()
+        var textRefs: [UInt64]?
+        let batch: SampleBatch = try data.withUnsafeBufferPointer { all in
+            switch format {
+            case .prometheusText:
+                return try textBatch(all, owner: owner, hostUuid: hostUuid, &rejections)
+            case .refBatch:
+                let (batch, refs) = try refBatch(all, owner: owner, hostUuid: hostUuid, &rejections)
+                textRefs = refs.isEmpty ? nil : refs
+                return batch
+            }
         }
 
-        let batch: SampleBatch = try text.withUnsafeBufferPointer { all in
-            // 1. Parse every line; keep where its series text is, and its hash.
-            var starts: [Int] = [], ends: [Int] = [], keys: [SeriesKeyCache.Key] = []
-            var timestamps: [Int64] = [], values: [Double] = []
-            // Agent lines are ~100–200 bytes: reserve once instead of regrowing five arrays.
-            let expected = all.count / 96 + 16
-            starts.reserveCapacity(expected); ends.reserveCapacity(expected); keys.reserveCapacity(expected)
-            timestamps.reserveCapacity(expected); values.reserveCapacity(expected)
-            var line = ImportedLine()
-            var lineNumber = 0
-            var i = 0
-            let n = all.count
-            while i < n {
-                var j = i
-                while j < n && all[j] != 0x0A { j += 1 }
-                lineNumber += 1
-                var end = j
-                if end > i && all[end - 1] == 0x0D { end -= 1 }
-                let bytes = UnsafeBufferPointer(rebasing: all[i..<end])
-                do {
-                    if try parser.parse(bytes, lineNumber: lineNumber, into: &line) {
-                        let s = i + line.seriesKey.lowerBound, e = i + line.seriesKey.upperBound
-                        starts.append(s)
-                        ends.append(e)
-                        keys.append(SeriesKeyCache.key(UnsafeBufferPointer(rebasing: all[s..<e])))
-                        timestamps.append(line.timestamps[0])
-                        values.append(line.values[0])
-                    }
-                } catch {
-                    reject(1, "\(error)")
-                }
-                i = j + 1
-            }
-
-            // 2. Known series, under one lock for the whole batch.
-            let count = keys.count
-            var refs = [UInt64](repeating: 0, count: count)   // 0: unresolved (store ids start at 1)
-            var misses: [Int] = []
-            try cache.withLock { c in
-                for k in 0..<count {
-                    if let hit = c.lookup(keys[k]) {
-                        guard hit.owner == owner else {
-                            let text = UnsafeBufferPointer(rebasing: all[starts[k]..<ends[k]])
-                            let labels = try? parser.labels(text, lineNumber: k + 1)
-                            throw AgentIngestError.foreignHost(
-                                series: labels?.description ?? String(decoding: text, as: UTF8.self),
-                                labelHost: labels?["HostUuid"], tokenHost: hostUuid)
-                        }
-                        refs[k] = hit.ref.id
-                    } else {
-                        misses.append(k)
-                    }
-                }
-            }
-
-            // 3. New series: parse the labels once per distinct text, check the host, then create
-            //    them all in one store call (one lock, one WAL write, one RocksDB batch).
-            if !misses.isEmpty {
-                var resolved: [SeriesKeyCache.Key: UInt64] = [:]   // 0: refused
-                var pending: [SeriesKeyCache.Key: Int] = [:]       // key → index in newLabels
-                var newLabels: [Labels] = [], newKeys: [SeriesKeyCache.Key] = []
-                var waiting: [(k: Int, slot: Int)] = []
-                for k in misses {
-                    if let known = resolved[keys[k]] {
-                        refs[k] = known
-                        if known == 0 { reject(1, "line with series of an earlier refusal") }
-                        continue
-                    }
-                    if let slot = pending[keys[k]] {
-                        waiting.append((k, slot))
-                        continue
-                    }
-                    let seriesText = UnsafeBufferPointer(rebasing: all[starts[k]..<ends[k]])
-                    let labels: Labels
-                    do {
-                        labels = try parser.labels(seriesText, lineNumber: k + 1)
-                    } catch {
-                        resolved[keys[k]] = 0
-                        reject(1, (error as? ImportRejection)?.reason ?? "\(error)")
-                        continue
-                    }
-                    guard labels["HostUuid"] == hostUuid else {
-                        throw AgentIngestError.foreignHost(series: labels.description, labelHost: labels["HostUuid"], tokenHost: hostUuid)
-                    }
-                    pending[keys[k]] = newLabels.count
-                    waiting.append((k, newLabels.count))
-                    newLabels.append(labels)
-                    newKeys.append(keys[k])
-                }
-                if !newLabels.isEmpty {
-                    let created = try store.seriesRefs(for: newLabels)
-                    var refused = [Bool](repeating: false, count: created.count)
-                    for (slot, r) in created.enumerated() {
-                        switch r {
-                        case let .success(ref): resolved[newKeys[slot]] = ref.id
-                        case .failure: resolved[newKeys[slot]] = 0
-                        }
-                    }
-                    for (k, slot) in waiting {
-                        switch created[slot] {
-                        case let .success(ref):
-                            refs[k] = ref.id
-                        case let .failure(e):
-                            reject(1, refused[slot] ? "line with series of an earlier refusal" : e.description)
-                            refused[slot] = true
-                        }
-                    }
-                }
-                cache.withLock { c in
-                    for (key, id) in resolved where id != 0 { c.insert(key, SeriesRef(id: id), owner: owner) }
-                }
-            }
-
-            var batch = SampleBatch(capacity: count)
-            for k in 0..<count where refs[k] != 0 { batch.append(SeriesRef(id: refs[k]), timestamps[k], values[k]) }
-            // The WAL record is encoded here, in parallel with other pushes, so the append only
-            // writes it while it holds the store's lock.
-            batch.prepareLog()
-            return batch
-        }
-
-        // 4. Store (durable later: see `finish`).
+        // Store (durable later: see `finish`).
         let (report, ticket) = try deferSync ? store.appendDeferringSync(batch) : (store.append(batch), DurabilityTicket.durable)
-        reply.accepted = report.accepted
-        for r in report.rejected { reject(1, r.message) }
+        for r in report.rejected { rejections.add(r.message) }
+        let reply = AgentPushReply(accepted: report.accepted, rejected: rejections.count, rejections: rejections.shown, refs: textRefs)
         return Staged(reply: reply, ticket: ticket, timestamps: batch.timestamps, compressedBytes: compressedBytes)
+    }
+
+    /// Refused samples: counted, the first few kept in words.
+    struct Rejections {
+        var count = 0
+        var shown: [String] = []
+        mutating func add(_ message: @autoclosure () -> String) {
+            count += 1
+            if shown.count < AgentIngest.rejectionsShown { shown.append(message()) }
+        }
+    }
+
+    /// A Prometheus text push: parses every line, resolves each series text, and builds the batch.
+    private func textBatch(_ all: UnsafeBufferPointer<UInt8>, owner: UInt32, hostUuid: String,
+                           _ rejections: inout Rejections) throws -> SampleBatch {
+        // Parse every line; keep where its series text is, and its hash.
+        var ranges: [Range<Int>] = [], keys: [SeriesKeyCache.Key] = []
+        var timestamps: [Int64] = [], values: [Double] = []
+        // Agent lines are ~100–200 bytes: reserve once instead of regrowing four arrays.
+        let expected = all.count / 96 + 16
+        ranges.reserveCapacity(expected); keys.reserveCapacity(expected)
+        timestamps.reserveCapacity(expected); values.reserveCapacity(expected)
+        var line = ImportedLine()
+        var lineNumber = 0
+        var i = 0
+        let n = all.count
+        while i < n {
+            var j = i
+            while j < n && all[j] != 0x0A { j += 1 }
+            lineNumber += 1
+            var end = j
+            if end > i && all[end - 1] == 0x0D { end -= 1 }
+            let bytes = UnsafeBufferPointer(rebasing: all[i..<end])
+            do {
+                if try parser.parse(bytes, lineNumber: lineNumber, into: &line) {
+                    let range = (i + line.seriesKey.lowerBound)..<(i + line.seriesKey.upperBound)
+                    ranges.append(range)
+                    keys.append(SeriesKeyCache.key(UnsafeBufferPointer(rebasing: all[range])))
+                    timestamps.append(line.timestamps[0])
+                    values.append(line.values[0])
+                }
+            } catch {
+                rejections.add("\(error)")
+            }
+            i = j + 1
+        }
+        let refs = try resolve(all, ranges, keys: keys, owner: owner, hostUuid: hostUuid, &rejections)
+        return Self.sampleBatch(refs, timestamps, values)
+    }
+
+    /// A compact push: checks every ref belongs to the host (else nothing is stored), resolves the
+    /// series sent as text and remembers their refs as the host's, and builds the batch. Returns it
+    /// with the text entries' refs for the reply.
+    private func refBatch(_ all: UnsafeBufferPointer<UInt8>, owner: UInt32, hostUuid: String,
+                          _ rejections: inout Rejections) throws -> (SampleBatch, [UInt64]) {
+        var decoded = try AgentRefBatch.decode(all)
+        try refOwners.withLock { o in
+            for ref in decoded.refs where ref != 0 {
+                guard ref < UInt64(o.count), o[Int(ref)] == owner else { throw AgentIngestError.unknownRef(ref: ref, tokenHost: hostUuid) }
+            }
+        }
+        var textRefs: [UInt64] = []
+        if !decoded.textRanges.isEmpty {
+            let keys = decoded.textRanges.map { SeriesKeyCache.key(UnsafeBufferPointer(rebasing: all[$0])) }
+            textRefs = try resolve(all, decoded.textRanges, keys: keys, owner: owner, hostUuid: hostUuid, &rejections)
+            for (k, entry) in decoded.textEntries.enumerated() { decoded.refs[entry] = textRefs[k] }
+            refOwners.withLock { o in
+                for ref in textRefs where ref != 0 {
+                    if ref >= UInt64(o.count) { o.append(contentsOf: repeatElement(0, count: max(Int(ref) + 1 - o.count, o.count / 2))) }
+                    o[Int(ref)] = owner
+                }
+            }
+        }
+        return (Self.sampleBatch(decoded.refs, decoded.timestamps, decoded.values), textRefs)
+    }
+
+    /// The store refs of the series texts at `ranges` of `all` (hashes `keys`); 0 = refused (counted
+    /// in `rejections`). Known texts resolve through the cache under one lock; new ones have their
+    /// labels parsed once per distinct text and checked to be the host's, then are created in one
+    /// store call (one lock, one WAL write, one RocksDB batch). Throws `foreignHost` (nothing stored)
+    /// for another host's series.
+    private func resolve(_ all: UnsafeBufferPointer<UInt8>, _ ranges: [Range<Int>], keys: [SeriesKeyCache.Key],
+                         owner: UInt32, hostUuid: String, _ rejections: inout Rejections) throws -> [UInt64] {
+        let count = keys.count
+        var refs = [UInt64](repeating: 0, count: count)   // 0: unresolved (store ids start at 1)
+        var misses: [Int] = []
+        try cache.withLock { c in
+            for k in 0..<count {
+                if let hit = c.lookup(keys[k]) {
+                    guard hit.owner == owner else {
+                        let text = UnsafeBufferPointer(rebasing: all[ranges[k]])
+                        let labels = try? parser.labels(text, lineNumber: k + 1)
+                        throw AgentIngestError.foreignHost(
+                            series: labels?.description ?? String(decoding: text, as: UTF8.self),
+                            labelHost: labels?["HostUuid"], tokenHost: hostUuid)
+                    }
+                    refs[k] = hit.ref.id
+                } else {
+                    misses.append(k)
+                }
+            }
+        }
+        guard !misses.isEmpty else { return refs }
+
+        var resolved: [SeriesKeyCache.Key: UInt64] = [:]   // 0: refused
+        var pending: [SeriesKeyCache.Key: Int] = [:]       // key → index in newLabels
+        var newLabels: [Labels] = [], newKeys: [SeriesKeyCache.Key] = []
+        var waiting: [(k: Int, slot: Int)] = []
+        for k in misses {
+            if let known = resolved[keys[k]] {
+                refs[k] = known
+                if known == 0 { rejections.add("line with series of an earlier refusal") }
+                continue
+            }
+            if let slot = pending[keys[k]] {
+                waiting.append((k, slot))
+                continue
+            }
+            let seriesText = UnsafeBufferPointer(rebasing: all[ranges[k]])
+            let labels: Labels
+            do {
+                labels = try parser.labels(seriesText, lineNumber: k + 1)
+            } catch {
+                resolved[keys[k]] = 0
+                rejections.add((error as? ImportRejection)?.reason ?? "\(error)")
+                continue
+            }
+            guard labels["HostUuid"] == hostUuid else {
+                throw AgentIngestError.foreignHost(series: labels.description, labelHost: labels["HostUuid"], tokenHost: hostUuid)
+            }
+            pending[keys[k]] = newLabels.count
+            waiting.append((k, newLabels.count))
+            newLabels.append(labels)
+            newKeys.append(keys[k])
+        }
+        if !newLabels.isEmpty {
+            let created = try store.seriesRefs(for: newLabels)
+            var refused = [Bool](repeating: false, count: created.count)
+            for (slot, r) in created.enumerated() {
+                switch r {
+                case let .success(ref): resolved[newKeys[slot]] = ref.id
+                case .failure: resolved[newKeys[slot]] = 0
+                }
+            }
+            for (k, slot) in waiting {
+                switch created[slot] {
+                case let .success(ref):
+                    refs[k] = ref.id
+                case let .failure(e):
+                    rejections.add(refused[slot] ? "line with series of an earlier refusal" : e.description)
+                    refused[slot] = true
+                }
+            }
+        }
+        cache.withLock { c in
+            for (key, id) in resolved where id != 0 { c.insert(key, SeriesRef(id: id), owner: owner) }
+        }
+        return refs
+    }
+
+    /// The samples whose ref resolved, with their WAL record encoded here, in parallel with other
+    /// pushes, so the append only writes it while it holds the store's lock.
+    private static func sampleBatch(_ refs: [UInt64], _ timestamps: [Int64], _ values: [Double]) -> SampleBatch {
+        var batch = SampleBatch(capacity: refs.count)
+        for k in refs.indices where refs[k] != 0 { batch.append(SeriesRef(id: refs[k]), timestamps[k], values[k]) }
+        batch.prepareLog()
+        return batch
     }
 
     /// Once the push is durable: measures how late its samples arrived (`arrived`, when the push
@@ -282,8 +354,8 @@ public final class AgentIngest: Sendable {
     }
 
     /// Convenience for callers holding bytes.
-    public func ingest(_ body: [UInt8], gzipped: Bool, hostUuid: String) throws -> AgentPushReply {
-        try ingest(ByteBuffer(bytes: body), gzipped: gzipped, hostUuid: hostUuid)
+    public func ingest(_ body: [UInt8], gzipped: Bool, format: AgentBatchFormat = .prometheusText, hostUuid: String) throws -> AgentPushReply {
+        try ingest(ByteBuffer(bytes: body), gzipped: gzipped, format: format, hostUuid: hostUuid)
     }
 
     /// The counters and the lag quantiles now; `agentsConnected` comes from whoever tracks agents.

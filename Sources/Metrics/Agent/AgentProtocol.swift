@@ -10,7 +10,10 @@
 /// - `GET helloPath` → `AgentHello` (the host's uuid for the `HostUuid` label, the interval).
 /// - `POST metricsPath`, `Content-Encoding: gzip`, `Content-Type: contentType`, header
 ///   `batchHeader: <sequence>` → `AgentPushReply`. Replaying a batch is harmless: a sample with
-///   the same series and timestamp replaces the stored one.
+///   the same series and timestamp replaces the stored one. Agents send the compact
+///   `refBatchContentType` instead (`AgentRefBatchEncoder`): each series by its text the first
+///   time, then by the ref the reply answered for it. A ref the manager does not know for the host
+///   (it restarted) gets 409 `unknownRefCode` and nothing is stored: resend with every series as text.
 /// - `PUT vmsPath` with `AgentVMReport` (every VM on the host) → 204; state changes become
 ///   resource events on the manager.
 public enum AgentProtocol {
@@ -23,6 +26,10 @@ public enum AgentProtocol {
     /// Samples the agent dropped so far because its disk buffer was full (sent on every push).
     public static let droppedHeader = "X-Stratus-Agent-Dropped"
     public static let contentType = "text/plain; version=0.0.4"
+    /// The compact batch (`AgentRefBatchEncoder`).
+    public static let refBatchContentType = "application/x-stratus-batch"
+    /// The 409 answer's error code when a batch names a ref the manager does not know for the host.
+    public static let unknownRefCode = "AGENT.1001"
     /// Largest accepted batch after decompression.
     public static let maxBatchBytes = 64 << 20
 }
@@ -50,11 +57,15 @@ public struct AgentPushReply: Codable, Sendable, Equatable {
     public var rejected: Int
     /// The first few rejections, in words.
     public var rejections: [String]
+    /// For a compact batch with text entries: each one's series ref, in the order they came
+    /// (0 = refused); send the ref instead of the text from now on.
+    public var refs: [UInt64]?
 
-    public init(accepted: Int, rejected: Int, rejections: [String]) {
+    public init(accepted: Int, rejected: Int, rejections: [String], refs: [UInt64]? = nil) {
         self.accepted = accepted
         self.rejected = rejected
         self.rejections = rejections
+        self.refs = refs
     }
 }
 

@@ -86,11 +86,18 @@ struct AgentRoutes {
                 throw APIError(.unsupportedMediaType, code: "SYS.1007", description: "invalid argument",
                                details: "Content-Encoding '\(other)' is not supported; send gzip (or plain text without Content-Encoding)")
             }
+            // The compact batch by its media type; anything else is read as Prometheus text (as before it existed).
+            let mediaType = request.headers[.contentType]?.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased()
+            let format: AgentBatchFormat = mediaType == AgentProtocol.refBatchContentType ? .refBatch : .prometheusText
             let body = try await request.body.collect(upTo: AgentProtocol.maxBatchBytes)
             let reply: AgentPushReply
             do {
-                reply = try await ingest.ingest(body, gzipped: gzipped, hostUuid: hostUuid, on: Self.ingestPool)
+                reply = try await ingest.ingest(body, gzipped: gzipped, format: format, hostUuid: hostUuid, on: Self.ingestPool)
             } catch let e as AgentIngestError {
+                if case .unknownRef = e {
+                    // Expected once per agent after a manager restart: the agent resends with texts.
+                    throw APIError(.conflict, code: AgentProtocol.unknownRefCode, description: "unknown series ref", details: e.description)
+                }
                 context.logger.warning("refused a batch from host \(hostUuid): \(e)")
                 throw APIError(.forbidden, code: "ID.1002", description: "forbidden", details: e.description)
             }
