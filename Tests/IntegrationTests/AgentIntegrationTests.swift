@@ -123,5 +123,8 @@ import Testing
         let gaps = zip(after, after.dropFirst()).filter { $1 - $0 != 1000 }
         #expect(gaps.isEmpty, "gaps in the series: \(gaps)\n\(stderr)")
         #expect(after.allSatisfy { $0 % 1000 == 0 }, "every point on the 1 s grid")
+        // The restarted manager knew none of the agent's series refs: it answered 409 and the agent
+        // resent that batch with series texts (compact batches, `AgentRefBatchEncoder`).
+        #expect(stderr.contains("(409); resending batch"), "the agent never resent with texts after the restart:\n\(stderr)")
     }
 }
