@@ -24,6 +24,37 @@ import Testing
         }
     }
 
+    /// `seek(forwardTo:maxSteps:)` lands where `seek` does for non-decreasing targets: present and
+    /// absent keys, the current key, targets a few keys ahead (stepped) and far ahead (sought), and
+    /// past the upper bound.
+    @Test func seekingForwardLandsWhereASeekDoes() async throws {
+        try await withTSDBTempDirectory { dir in
+            let db = try RocksDB(path: dir + "/db")
+            defer { db.close() }
+            let batch = RocksWriteBatch()
+            for k in stride(from: 0, to: 400, by: 2) { batch.put([0x43] + BigEndian.bytes(UInt64(k)), [UInt8(k % 251)]) }
+            try db.write(batch, sync: false)
+            let stepping = try db.makeIterator(lower: [0x43], upper: [0x44])
+            let seeking = try db.makeIterator(lower: [0x43], upper: [0x44])
+            var targets: [UInt64] = [0, 0, 1, 2, 3, 9, 10, 10, 40, 41, 43, 130, 131, 300, 398, 399, 500]
+            var rng = SplitMix64(seed: 7)
+            var t: UInt64 = 0
+            for _ in 0..<200 { t += UInt64(rng.int(6)); targets.append(t) }
+            targets.sort()
+            for target in targets {
+                let key = [0x43] + BigEndian.bytes(target)
+                stepping.seek(forwardTo: key, maxSteps: 4)
+                seeking.seek(key)
+                #expect(stepping.isValid == seeking.isValid, "target \(target)")
+                if seeking.isValid {
+                    #expect(stepping.key == seeking.key, "target \(target)")
+                    #expect(stepping.currentKeyCompared(to: key) >= 0 && stepping.currentKeyCompared(to: stepping.key) == 0)
+                }
+            }
+            try stepping.checkStatus()
+        }
+    }
+
     @Test func batchAppliesPutsAndDeletesTogetherAndSurvivesReopen() async throws {
         try await withTSDBTempDirectory { dir in
             let path = dir + "/db"

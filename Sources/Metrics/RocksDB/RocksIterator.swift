@@ -1,4 +1,7 @@
 import CRocksDB
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Walks keys in order within optional bounds. Owns a `rocksdb_iterator_t`; holds the database
 /// open (a lease) while it lives, so drop it before expecting `RocksDB.close()` to finish.
@@ -35,6 +38,31 @@ public final class RocksIterator {
     /// Moves to the first key ≥ `key` (and ≥ the lower bound).
     public func seek(_ key: [UInt8]) {
         withCBytes(key) { k, kn in rocksdb_iter_seek(handle, k, kn) }
+    }
+
+    /// `seek(key)` for callers whose targets never decrease: when the iterator already stands on
+    /// a key ≥ `key`, it stays; when the target lies at most `maxSteps` keys ahead, it steps there
+    /// (a heap move over the levels, where a seek searches every level and file again); else seeks.
+    /// Returns false when it had to seek.
+    @discardableResult
+    public func seek(forwardTo key: [UInt8], maxSteps: Int) -> Bool {
+        var steps = 0
+        while isValid {
+            if currentKeyCompared(to: key) >= 0 { return true }
+            if steps == maxSteps { break }
+            next()
+            steps += 1
+        }
+        seek(key)
+        return false
+    }
+
+    /// The current key compared with `key` (negative, 0, positive), without copying it; only when `isValid`.
+    public func currentKeyCompared(to key: [UInt8]) -> Int {
+        var length = 0
+        guard let p = rocksdb_iter_key(handle, &length) else { return key.isEmpty ? 0 : -1 }
+        let c = key.withUnsafeBytes { k in memcmp(p, k.baseAddress!, min(length, k.count)) }
+        return c != 0 ? Int(c) : length - key.count
     }
 
     /// Moves to the first key (the lower bound when there is one).

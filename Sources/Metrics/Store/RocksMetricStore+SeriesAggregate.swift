@@ -39,6 +39,7 @@ extension RocksMetricStore: SeriesAggregatingStore {
         // One iterator over every `C` key, sought per series that needs stored chunks (creating an
         // iterator per series costs more than the seek).
         var chunks: RocksIterator?
+        var stepping = Stepping()
         for (k, (id, head)) in zip(ids, heads).enumerated() {
             var agg: WindowAggregate?
             // Stored chunks hold only samples before the head's first time, and none at all in a
@@ -46,7 +47,7 @@ extension RocksMetricStore: SeriesAggregatingStore {
             let limit = min(to, SeriesSnapshot.chunkLimit(head) &- 1)
             if from <= limit && SeriesSnapshot.chunksMayReach(from, head: head, partitionClean: clean[k]) {
                 if chunks == nil { chunks = try db.makeIterator(lower: [MetricKey.chunkPrefix], upper: [MetricKey.chunkPrefix + 1]) }
-                try Self.aggregateChunks(chunks!, id: id, from: from, to: limit, into: &agg)
+                try Self.aggregateChunks(chunks!, id: id, from: from, to: limit, into: &agg, stepping: &stepping)
             }
             if let head, head.count > 0, head.maxT >= from, head.minT <= to {
                 if head.minT >= from && head.maxT <= to, let whole = head.aggregate {
@@ -66,9 +67,24 @@ extension RocksMetricStore: SeriesAggregatingStore {
 
     /// Merges the stored chunks of `id` that hold samples in `[from, to]`, in time order: a chunk
     /// inside the range by its header, one straddling an end by its points inside.
-    private static func aggregateChunks(_ it: RocksIterator, id: UInt64, from: Int64, to: Int64, into agg: inout WindowAggregate?) throws {
+    /// How stepping forward (instead of seeking) fared in one pass.
+    struct Stepping {
+        /// Targets in a row that stepping did not reach.
+        var shortfalls = 0
+    }
+
+    private static func aggregateChunks(_ it: RocksIterator, id: UInt64, from: Int64, to: Int64, into agg: inout WindowAggregate?,
+                                        stepping: inout Stepping) throws {
         let prefix = MetricKey.chunksPrefix(id)
-        it.seek(MetricKey.chunk(id, maxT: from))
+        // Series come in ascending id order, so their chunk keys ascend: a target a few keys ahead
+        // (neighbouring series with few chunks, as after an hour boundary in a young store) is
+        // stepped to; once stepping keeps falling short (long histories between the series) the
+        // pass only seeks.
+        if it.seek(forwardTo: MetricKey.chunk(id, maxT: from), maxSteps: stepping.shortfalls < 64 ? 16 : 0) {
+            stepping.shortfalls = 0
+        } else {
+            stepping.shortfalls += 1
+        }
         while it.isValid {
             let key = it.key
             guard key.count >= prefix.count, key[..<prefix.count].elementsEqual(prefix) else { break }
