@@ -282,7 +282,7 @@ public final class AgentIngest: Sendable {
                 labels = try parser.labels(seriesText, lineNumber: k + 1)
             } catch {
                 resolved[keys[k]] = 0
-                rejections.add((error as? ImportRejection)?.reason ?? "\(error)")
+                rejections.add(error.reason)
                 continue
             }
             guard labels["HostUuid"] == hostUuid else {
