@@ -33,24 +33,19 @@ final class AgentSeriesRefs: Sendable {
         var line = ImportedLine()
         let ok: Bool = refs.withLock { known in
             text.withUnsafeBufferPointer { all in
-                var i = 0, number = 0
-                while i < all.count {
-                    var j = i
-                    while j < all.count && all[j] != 0x0A { j += 1 }
-                    number += 1
-                    defer { i = j + 1 }
-                    guard let parsed = try? parser.parse(UnsafeBufferPointer(rebasing: all[i..<j]), lineNumber: number, into: &line) else { return false }
-                    guard parsed else { continue }
+                PrometheusTextParser.forEachLine(all) { bytes, start, number in
+                    guard let parsed = try? parser.parse(bytes, lineNumber: number, into: &line) else { return false }
+                    guard parsed else { return true }
                     guard line.timestamps.count == 1, line.values.count == 1 else { return false }
-                    let series = Array(all[(i + line.seriesKey.lowerBound)..<(i + line.seriesKey.upperBound)])
+                    let series = Array(all[(start + line.seriesKey.lowerBound)..<(start + line.seriesKey.upperBound)])
                     if let ref = known[series] {
                         encoder.append(ref: ref, value: line.values[0], timestamp: line.timestamps[0])
                     } else {
                         encoder.append(seriesText: series, value: line.values[0], timestamp: line.timestamps[0])
                         texts.append(series)
                     }
+                    return true
                 }
-                return true
             }
         }
         guard ok, encoder.count > 0 else { return asIs }

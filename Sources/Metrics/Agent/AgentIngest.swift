@@ -73,7 +73,8 @@ public struct AgentIngestStats: Codable, Sendable, Equatable {
 /// The manager's side of `POST AgentProtocol.metricsPath`: inflate, parse the Prometheus text (or
 /// read the compact batch), resolve each series text through a shared `SeriesKeyCache` (labels
 /// are parsed only for a series never seen) and each ref through the refs answered to the host,
-/// check that every sample belongs to the pushing host, and append the batch by reference. Replays are harmless: the store replaces a sample with the same series and timestamp.
+/// check that every sample belongs to the pushing host, and append the batch by reference.
+/// Replays are harmless: the store replaces a sample with the same series and timestamp.
 ///
 /// `ingest` blocks (gzip, the store's durable append): call it on `NIOThreadPool`.
 public final class AgentIngest: Sendable {
@@ -181,19 +182,10 @@ public final class AgentIngest: Sendable {
         ranges.reserveCapacity(expected); keys.reserveCapacity(expected)
         timestamps.reserveCapacity(expected); values.reserveCapacity(expected)
         var line = ImportedLine()
-        var lineNumber = 0
-        var i = 0
-        let n = all.count
-        while i < n {
-            var j = i
-            while j < n && all[j] != 0x0A { j += 1 }
-            lineNumber += 1
-            var end = j
-            if end > i && all[end - 1] == 0x0D { end -= 1 }
-            let bytes = UnsafeBufferPointer(rebasing: all[i..<end])
+        _ = PrometheusTextParser.forEachLine(all) { bytes, start, number in
             do {
-                if try parser.parse(bytes, lineNumber: lineNumber, into: &line) {
-                    let range = (i + line.seriesKey.lowerBound)..<(i + line.seriesKey.upperBound)
+                if try parser.parse(bytes, lineNumber: number, into: &line) {
+                    let range = (start + line.seriesKey.lowerBound)..<(start + line.seriesKey.upperBound)
                     ranges.append(range)
                     keys.append(SeriesKeyCache.key(UnsafeBufferPointer(rebasing: all[range])))
                     timestamps.append(line.timestamps[0])
@@ -202,7 +194,7 @@ public final class AgentIngest: Sendable {
             } catch {
                 rejections.add("\(error)")
             }
-            i = j + 1
+            return true
         }
         let refs = try resolve(all, ranges, keys: keys, owner: owner, hostUuid: hostUuid, &rejections)
         return Self.sampleBatch(refs, timestamps, values)

@@ -5,6 +5,25 @@
 public struct PrometheusTextParser: ImportLineParser {
     public init() {}
 
+    /// Calls `body` with each line of `text` (without its `\n` and a `\r` before it), the line's
+    /// offset in `text` and its 1-based number, until `body` returns false. Returns false then.
+    @inlinable
+    public static func forEachLine(_ text: UnsafeBufferPointer<UInt8>,
+                                   _ body: (_ line: UnsafeBufferPointer<UInt8>, _ start: Int, _ number: Int) throws -> Bool) rethrows -> Bool {
+        var i = 0, number = 0
+        let n = text.count
+        while i < n {
+            var j = i
+            while j < n && text[j] != 0x0A { j += 1 }
+            number += 1
+            var end = j
+            if end > i && text[end - 1] == 0x0D { end -= 1 }
+            guard try body(UnsafeBufferPointer(rebasing: text[i..<end]), i, number) else { return false }
+            i = j + 1
+        }
+        return true
+    }
+
     public func parse(_ b: UnsafeBufferPointer<UInt8>, lineNumber: Int, into out: inout ImportedLine) throws(ImportRejection) -> Bool {
         out.reset()
         let n = b.count
