@@ -9,7 +9,8 @@ import Synchronization
 /// One thread runs the rounds: at each grid time it walks the hosts in order of their send jitter
 /// (≤ `sendJitterFraction` × interval, random per host and round), generates the host's batch at
 /// its send time (values stamped on the grid) and queues it; a `CurlWorkerPool` encodes it as a
-/// compact batch (`AgentRefBatchEncoder`, series by the refs the manager answered) and sends it. The queue is bounded at `bufferRounds` rounds of batches (as an agent's spool is bounded):
+/// compact batch (`AgentRefBatchEncoder`, series by the refs the manager answered) and sends it.
+/// The queue is bounded at `bufferRounds` rounds of batches (as an agent's spool is bounded):
 /// when the manager falls behind for longer, the oldest waiting batch is dropped and counted rather
 /// than piling up. A progress line prints every round.
 ///

@@ -105,7 +105,7 @@ extension RocksMetricStore {
     @discardableResult
     public func maintain(now: Int64, shouldStop: () -> Bool = { false }) throws -> MaintenanceReport {
         try checkOpen()
-        let stop = { shouldStop() || self.state.withLock { $0.closed } }
+        func stop() -> Bool { shouldStop() || state.withLock { $0.closed } }
         var report = MaintenanceReport()
         try closeEndedHeads(now: now)
         // In slices under the state lock, so no chunk rewrite (which re-queues its hour) runs
@@ -120,7 +120,7 @@ extension RocksMetricStore {
             let sliceStart = DispatchTime.now().uptimeNanoseconds
             let built = try state.withLock { _ in try rollups.buildPending(limit: Self.rollupSlice, after: &cursor) }
             report.rollupsBuilt += built
-            if built < Self.rollupSlice || shouldStop() || state.withLock({ $0.closed }) { break }
+            if built < Self.rollupSlice || stop() { break }
             Self.rest(since: sliceStart, factor: Self.rollupRestFactor)
         }
         // Physical removal works on whole hour partitions: the cutoff rounds down to the end of the
