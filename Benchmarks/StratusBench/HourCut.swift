@@ -4,9 +4,11 @@ import StratusMetrics
 
 /// `StratusBench hour-cut`: what an hour boundary costs the ingest path. N series get `rounds`
 /// samples 10 s apart ending just before an hour; then one round before the boundary and the first
-/// round after it (every head is cut into a stored chunk) are appended in agent-sized batches
-/// (`--batch`, as pushes arrive) and timed, and a 5-minute window aggregate over every
-/// `--window-every`-th series (an alarm round's query) is timed before and after the cut. One JSON line.
+/// round after it (every head is sealed) are appended in agent-sized batches (`--batch`, as pushes
+/// arrive) and timed; then rounds go on back to back while the sealing thread writes the sealed
+/// heads, and the slowest of them and the time to drain are reported. A 5-minute window aggregate
+/// over every `--window-every`-th series (an alarm round's query) is timed before the boundary,
+/// just after it (sealed heads pending) and once they are written. One JSON line.
 struct HourCut: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "hour-cut", abstract: "Ingest round before vs. at an hour boundary (one JSON line).")
 
@@ -27,10 +29,18 @@ struct HourCut: AsyncParsableCommand {
         var cutCostPerSeriesMicroseconds: Double
         /// Series the window reads (every `windowEvery`-th).
         var windowSeries: Int
+        /// Seconds from the cut round's end until no sealed head was pending, the rounds appended
+        /// meanwhile, and the slowest and mean of them.
+        var drainSeconds: Double
+        var roundsWhileDraining: Int
+        var slowestRoundWhileDrainingSeconds: Double
+        var meanRoundWhileDrainingSeconds: Double
         /// A 5-minute window aggregate over those series (an alarm round's query) just before the
-        /// boundary and just after it (the window then reaches into the chunks just cut).
+        /// boundary, just after it (the window reaches into the sealed heads, still pending) and
+        /// once they are written.
         var windowBeforeSeconds: Double
         var windowAfterSeconds: Double
+        var windowAfterWrittenSeconds: Double
     }
 
     func run() async throws {
@@ -86,9 +96,24 @@ struct HourCut: AsyncParsableCommand {
         let cut = try await OffPool.run { try round(boundary + 10_000) }
         Tools.log("hour-cut: window after the cut")
         let after = try await window(boundary + 10_000)
+        Tools.log("hour-cut: rounds while the sealed heads are written")
+        let drainStart = Tools.now()
+        var drained: [Double] = []
+        var t = boundary + 10_000
+        while try await store.stats().sealedHeadsPending > 0 {
+            t += 10_000
+            let at = t
+            drained.append(try await OffPool.run { try round(at) })
+            if drained.count > 10_000 { throw ValidationError("the sealed heads were not written after 10,000 rounds") }
+        }
+        let drain = Tools.now() - drainStart
+        let afterWritten = try await window(t)
         let figures = Figures(series: n, samplesPerHead: rounds, batch: size, steadyRoundSeconds: steady, cutRoundSeconds: cut,
                               cutCostPerSeriesMicroseconds: (cut - steady) / Double(n) * 1e6,
-                              windowSeries: (n + every - 1) / every, windowBeforeSeconds: before, windowAfterSeconds: after)
+                              windowSeries: (n + every - 1) / every, drainSeconds: drain, roundsWhileDraining: drained.count,
+                              slowestRoundWhileDrainingSeconds: drained.max() ?? 0,
+                              meanRoundWhileDrainingSeconds: drained.isEmpty ? 0 : drained.reduce(0, +) / Double(drained.count),
+                              windowBeforeSeconds: before, windowAfterSeconds: after, windowAfterWrittenSeconds: afterWritten)
         FileHandle.standardOutput.write(try JSONEncoder().encode(figures) + Data("\n".utf8))
         store.close()
     }

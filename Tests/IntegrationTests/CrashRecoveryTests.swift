@@ -23,6 +23,7 @@ import Testing
         KillPoint(series: 100, killAfter: 120, checkpointEvery: 1),         // checkpoints all the time: likely mid-checkpoint
         KillPoint(series: 40, killAfter: 200, checkpointEvery: 7),
         KillPoint(series: 200, killAfter: 380, checkpointEvery: 50),        // past the first hour: chunks cut
+        KillPoint(series: 5_000, killAfter: 362, checkpointEvery: 0),       // just past the hour: sealed heads pending or being written
         KillPoint(series: 20, killAfter: 800, checkpointEvery: 0),          // late: two hours of WAL, cuts, no checkpoint
         KillPoint(series: 100, killAfter: 300, checkpointEvery: 40, deferred: true),  // the push path: acks from the group commit
     ]

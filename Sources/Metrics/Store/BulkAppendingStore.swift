@@ -156,6 +156,9 @@ public struct TSDBStats: Sendable, Equatable {
     public var labelValueCountByLabelName: [String: Int]
     /// Samples refused since the store opened, by reason.
     public var rejectedSamples: [SampleRejection.Reason: Int]
+    /// Heads sealed at an hour boundary and not yet written to disk (their samples are in the
+    /// write-ahead log); drains within a minute or two after each hour.
+    public var sealedHeadsPending: Int = 0
 
     public init(
         seriesCount: Int, headSeries: Int, seriesCountByMetricName: [String: Int],

@@ -66,7 +66,7 @@ extension RocksMetricStore {
     public func appendDeferringSync(_ batch: SampleBatch) throws -> (WriteReport, DurabilityTicket) {
         guard !batch.isEmpty else { return (WriteReport(), .durable) }
         let cutoff = retentionCutoff()
-        let (report, offset, walGrowth) = try state.withLock { s throws -> (WriteReport, Int, Int) in
+        let (report, offset, walGrowth, sealing) = try state.withLock { s throws -> (WriteReport, Int, Int, Bool) in
             try ensureOpen(s, "append to")
             var lastChecked: UInt64 = 0
             for ref in batch.refs where ref.id != lastChecked {
@@ -82,9 +82,10 @@ extension RocksMetricStore {
             let ids = filtered ? s.acceptedIDs : [], ts = filtered ? s.acceptedTimestamps : batch.timestamps
             let vs = filtered ? s.acceptedValues : batch.values
             report.accepted = filtered ? ids.count : batch.count
-            guard report.accepted > 0 else { return (report, 0, 0) }
+            guard report.accepted > 0 else { return (report, 0, 0, false) }
             // Before anything of the batch is logged or stored, so the mark never misses a sample.
             try noteAccepted(oldest: ts.min()!, &s)
+            s.dataClock = max(s.dataClock, ts.max()!)
             if filtered {
                 try acceptAll(ids, ts, vs, &s, &ctx)
             } else {
@@ -116,9 +117,10 @@ extension RocksMetricStore {
                 if s.walScratch.count > 1 << 20 { s.walScratch = [] }
             }
             try finish(&ctx, &s)
-            return (report, offset, offset - s.walBytesAtCheckpoint)
+            return (report, offset, offset - s.walBytesAtCheckpoint, s.seals.hasWork(clock: s.dataClock))
         }
         if walGrowth > options.checkpointWALBytes { scheduleCheckpoint() }
+        if sealing { scheduleSealing() }
         return (report, DurabilityTicket(logOffset: offset))
     }
 
@@ -315,12 +317,19 @@ extension RocksMetricStore {
             if t > maxT {
                 // Never bind the builder to a local on the append path: a second reference makes the
                 // in-place append copy its buffers (copy-on-write) for every sample.
-                if MetricKey.partition(t) != MetricKey.partition(maxT) || s.heads[slot].builder!.count >= options.maxChunkSamples {
+                if MetricKey.partition(t) != MetricKey.partition(maxT) {
+                    // An hour boundary: sealed (a pointer move), written later by the sealing thread.
+                    let b = s.heads[slot].builder.take()!
+                    seal(id, b, clean: s.heads[slot].partitionClean, &s, &ctx)
+                    startHead(slot, t, v, &s)
+                    // A new partition holds no stored chunk (none is newer than a head).
+                    s.heads[slot].partitionClean = true
+                } else if s.heads[slot].builder!.count >= options.maxChunkSamples {
+                    // A split inside the partition leaves a stored chunk in it.
+                    dropSealed(id, &s, &ctx)
                     let b = s.heads[slot].builder.take()!
                     cut(id, b, &s, &ctx, replaced: true)
                     startHead(slot, t, v, &s)
-                    // A new partition holds no stored chunk (none is newer than a head); a split leaves one.
-                    s.heads[slot].partitionClean = MetricKey.partition(t) != MetricKey.partition(maxT)
                 } else {
                     s.heads[slot].builder!.append(t, v)
                 }
@@ -351,10 +360,10 @@ extension RocksMetricStore {
     /// Queues head `b` of series `id` as a closed chunk (`C` + `Q`, and its `H` removed) and empties the head.
     ///
     /// `replaced`: a new head starts at once (the caller's next step), and being dirty it overwrites
-    /// `H` at the next checkpoint, so the delete is skipped: at an hour boundary every series cuts,
-    /// and the delete was a third of the RocksDB writes. If the process dies before that checkpoint,
-    /// recovery loads the old `H` (whose samples the new `C` holds too; reads take a chunk's samples
-    /// only before the head's first) and the WAL replay cuts it again into the same `C` key.
+    /// `H` at the next checkpoint, so the delete is skipped (as it is for a sealed head, which the
+    /// new head replaces the same way). If the process dies before that checkpoint, recovery drops
+    /// the old `H` (a stored chunk covers it) or, when the chunk was not written yet, loads it and
+    /// the WAL replay cuts it again into the same `C` key.
     func cut(_ id: UInt64, _ b: ChunkBuilder, _ s: inout EngineState, _ ctx: inout IngestContext, replaced: Bool = false) {
         let partition = MetricKey.partition(b.maxT)
         ctx.chunkPuts.append((MetricKey.chunk(id, maxT: b.maxT), b.bytes()))
@@ -387,6 +396,7 @@ extension RocksMetricStore {
         for p in points { b.append(p.timestamp, p.value) }
         s.heads[slot].builder = b
         if !first.isEmpty {
+            dropSealed(id, &s, &ctx)
             s.heads[slot].partitionClean = false
             let maxT = first[first.count - 1].timestamp
             ctx.chunkPuts.append((MetricKey.chunk(id, maxT: maxT), ChunkCodec.encode(first)))
@@ -394,8 +404,10 @@ extension RocksMetricStore {
         }
     }
 
-    /// Writes the batch's cuts, then merges the samples older than their heads into the stored chunks.
+    /// Writes the batch's cuts, then merges the samples older than their heads into the stored
+    /// chunks (a series' sealed head is written with the cuts first, so the merge sees it).
     func finish(_ ctx: inout IngestContext, _ s: inout EngineState) throws {
+        for id in ctx.older.keys { dropSealed(id, &s, &ctx) }
         if let batch = ctx.writeBatch() { try db.write(batch, sync: false) }
         for (id, points) in ctx.older {
             s.heads[Int(id) - 1].partitionClean = false

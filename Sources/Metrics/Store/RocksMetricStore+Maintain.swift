@@ -19,8 +19,9 @@ extension RocksMetricStore {
         Thread.sleep(forTimeInterval: Double(took) / 1e9 * factor)
     }
 
-    /// Rolls the WAL, writes every dirty head as `H`, then `M checkpoint` in a synced write (which
-    /// makes the earlier unsynced `H` writes durable too), then deletes the WAL segments before it.
+    /// Rolls the WAL, writes every dirty head as `H` and every pending sealed head as `C`, then
+    /// `M checkpoint` in a synced write (which makes the earlier unsynced writes durable too), then
+    /// deletes the WAL segments before it.
     ///
     /// The heads are copied and written in slices of `checkpointSlice`, taking the state lock once
     /// per slice: with millions of series one hold for all of them stopped every ingest for
@@ -71,6 +72,9 @@ extension RocksMetricStore {
                 try db.write(batch, sync: false)
                 if paced, !state.withLock({ $0.closed }) { Self.rest(since: sliceStart, factor: Self.checkpointRestFactor) }
             }
+            // Sealed heads hold samples of WAL segments about to go: written before the mark. One
+            // sealed after this has its samples in a head this pass wrote, or in the new segments.
+            try writeAllSealed(paced: paced)
             let batch = RocksWriteBatch()
             batch.put(MetricKey.checkpoint, BigEndian.bytes(segment))
             try db.write(batch, sync: true)
@@ -184,6 +188,7 @@ extension RocksMetricStore {
             var ctx = IngestContext()
             for i in s.heads.indices {
                 guard let b = s.heads[i].builder, MetricKey.partition(b.maxT) + grace < now else { continue }
+                dropSealed(UInt64(i + 1), &s, &ctx)
                 cut(UInt64(i + 1), b, &s, &ctx)
                 s.heads[i].dirty = true
             }

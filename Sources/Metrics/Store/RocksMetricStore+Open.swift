@@ -118,6 +118,7 @@ extension RocksMetricStore {
                         // Normally noted before the record was logged; a sample that retention
                         // removed meanwhile comes back here and must be seen by the next pass.
                         if let oldest = ts.min() { try noteAccepted(oldest: oldest, &s) }
+                        if let newest = ts.max() { s.dataClock = max(s.dataClock, newest) }
                         var ctx = IngestContext()
                         for i in ids.indices where s.index.contains(ids[i]) {
                             try accept(ids[i], ts[i], vs[i], &s, &ctx)

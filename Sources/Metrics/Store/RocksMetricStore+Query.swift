@@ -1,31 +1,52 @@
 // Reads: select, label values, stats, and window aggregates from chunk headers and rollups.
 extension RocksMetricStore {
-    /// A matching series as a query sees it: its labels and a copy of its head.
+    /// A matching series as a query sees it: its labels and a copy of what it holds in memory.
     struct SeriesSnapshot {
         var id: UInt64
         var labels: Labels
+        var memory: SeriesMemory
+    }
+
+    /// A series' head and sealed head as a read copies them under the state lock (CoW-cheap).
+    struct SeriesMemory {
         var head: ChunkBuilder?
         /// `HeadSeries.partitionClean` when the head was copied.
         var partitionClean = false
-        /// Stored chunks hold only samples before this (the head's first time); later ones in a
-        /// chunk were cut after the head copy was taken, and the copy has them.
-        var chunkLimit: Int64 { Self.chunkLimit(head) }
+        var sealed: SealedHead?
+        var sealedClean = false
+
+        init(_ h: HeadSeries) {
+            head = h.builder
+            partitionClean = h.partitionClean
+            sealed = h.sealed
+            sealedClean = h.sealedClean
+        }
+
+        /// Stored chunks hold only samples before this (the sealed head's first time, else the
+        /// head's): later ones in a chunk were written or cut after the copy was taken, and the
+        /// copy has them.
+        var chunkLimit: Int64 {
+            if let sealed { return sealed.minT }
+            return head.map { $0.count > 0 ? $0.minT : .max } ?? .max
+        }
 
         /// Whether stored chunks may hold samples at or after `from`: not when `from` lies in the
-        /// head's partition and no stored chunk does (the head answers alone, no RocksDB seek).
-        func chunksMayReach(_ from: Int64) -> Bool { Self.chunksMayReach(from, head: head, partitionClean: partitionClean) }
-
-        static func chunkLimit(_ head: ChunkBuilder?) -> Int64 { head.map { $0.count > 0 ? $0.minT : .max } ?? .max }
-
-        static func chunksMayReach(_ from: Int64, head: ChunkBuilder?, partitionClean: Bool) -> Bool {
+        /// partition of the sealed head (or else the head) and no stored chunk does (memory
+        /// answers alone, no RocksDB seek).
+        func chunksMayReach(_ from: Int64) -> Bool {
+            if let sealed {
+                return !sealedClean || from <= MetricKey.partition(sealed.maxT) - MetricKey.partitionLength
+            }
             guard partitionClean, let head, head.count > 0 else { return true }
             return from <= MetricKey.partition(head.maxT) - MetricKey.partitionLength
         }
 
-        /// The head as a chunk when it has samples in `[from, to]`.
-        func headChunk(from: Int64, to: Int64) throws -> Chunk? {
-            guard let head, head.count > 0, head.maxT >= from, head.minT <= to else { return nil }
-            return try Chunk(head.bytes())
+        /// The sealed head, then the head, as chunks, when they have samples in `[from, to]`.
+        func chunks(from: Int64, to: Int64) throws -> [Chunk] {
+            var out: [Chunk] = []
+            if let sealed, sealed.maxT >= from, sealed.minT <= to { out.append(try sealed.chunk()) }
+            if let head, head.count > 0, head.maxT >= from, head.minT <= to { out.append(try Chunk(head.bytes())) }
+            return out
         }
     }
 
@@ -34,25 +55,21 @@ extension RocksMetricStore {
     /// the labels are decoded after it: decoding 100 k label sets in the lock stalled every push
     /// for the whole alarm round's queries.
     func snapshot(_ matchers: [LabelMatcher]) throws -> [SeriesSnapshot] {
-        let (ids, heads, clean, bytes, ranges) = try state.withLock { s throws -> ([UInt64], [ChunkBuilder?], [Bool], [UInt8], [Range<Int>]) in
+        let (ids, memory, bytes, ranges) = try state.withLock { s throws -> ([UInt64], [SeriesMemory], [UInt8], [Range<Int>]) in
             try ensureOpen(s, "query")
             let ids = s.index.matching(matchers)
-            var heads: [ChunkBuilder?] = [], clean: [Bool] = [], ranges: [Range<Int>] = [], bytes: [UInt8] = []
-            heads.reserveCapacity(ids.count)
-            clean.reserveCapacity(ids.count)
+            var memory: [SeriesMemory] = [], ranges: [Range<Int>] = [], bytes: [UInt8] = []
+            memory.reserveCapacity(ids.count)
             ranges.reserveCapacity(ids.count)
             bytes.reserveCapacity(ids.count * 128)
             for id in ids {
-                let h = s.heads[Int(id) - 1]
-                heads.append(h.builder)
-                clean.append(h.partitionClean)
+                memory.append(SeriesMemory(s.heads[Int(id) - 1]))
                 ranges.append(s.index.appendCanonical(of: id, to: &bytes))
             }
-            return (ids, heads, clean, bytes, ranges)
+            return (ids, memory, bytes, ranges)
         }
         return try ids.indices.map { i in
-            SeriesSnapshot(id: ids[i], labels: try LabelsCodec.decode(Array(bytes[ranges[i]]), key: MetricKey.labels(ids[i])), head: heads[i],
-                           partitionClean: clean[i])
+            SeriesSnapshot(id: ids[i], labels: try LabelsCodec.decode(Array(bytes[ranges[i]]), key: MetricKey.labels(ids[i])), memory: memory[i])
         }
     }
 
@@ -72,14 +89,14 @@ extension RocksMetricStore {
         var result: [SeriesPoints] = []
         for series in try snapshot(matchers) {
             var points: [Point] = []
-            let limit = min(to, series.chunkLimit &- 1)
-            if from <= limit && series.chunksMayReach(from) {
+            let limit = min(to, series.memory.chunkLimit &- 1)
+            if from <= limit && series.memory.chunksMayReach(from) {
                 try forEachChunk(series.id, from: from, to: limit) { chunk in
                     try chunk.forEach { t, v in if t >= from && t <= limit { points.append(Point(timestamp: t, value: v)) } }
                 }
             }
-            if let head = try series.headChunk(from: from, to: to) {
-                try head.forEach { t, v in if t >= from && t <= to { points.append(Point(timestamp: t, value: v)) } }
+            for chunk in try series.memory.chunks(from: from, to: to) {
+                try chunk.forEach { t, v in if t >= from && t <= to { points.append(Point(timestamp: t, value: v)) } }
             }
             if !points.isEmpty { result.append(SeriesPoints(labels: series.labels, points: points)) }
         }
@@ -102,12 +119,14 @@ extension RocksMetricStore {
         try state.withLock { s in
             try ensureOpen(s, "query")
             let names = s.index.postings[Labels.nameKey] ?? [:]
-            return TSDBStats(
+            var stats = TSDBStats(
                 seriesCount: s.index.count,
                 headSeries: s.heads.reduce(0) { $0 + ($1.builder == nil ? 0 : 1) },
                 seriesCountByMetricName: names.mapValues(\.count),
                 labelValueCountByLabelName: s.index.postings.mapValues(\.count),
                 rejectedSamples: s.rejected)
+            stats.sealedHeadsPending = s.seals.pending
+            return stats
         }
     }
 
@@ -162,17 +181,18 @@ extension RocksMetricStore {
         return result.sorted { $0.labels < $1.labels }
     }
 
-    /// Adds the series' raw data in `[from, to]`: chunks whole when inside, clipped otherwise; then the head.
+    /// Adds the series' raw data in `[from, to]`: chunks whole when inside, clipped otherwise; then
+    /// the sealed head and the head.
     private func addRaw(_ s: SeriesSnapshot, from: Int64, to: Int64, into pieces: inout [Piece]) throws {
         guard from <= to else { return }
-        let limit = min(to, s.chunkLimit &- 1)
-        if from <= limit && s.chunksMayReach(from) {
+        let limit = min(to, s.memory.chunkLimit &- 1)
+        if from <= limit && s.memory.chunksMayReach(from) {
             try forEachChunk(s.id, from: from, to: limit) { chunk in
                 try Self.add(chunk, from: from, to: limit, into: &pieces)
             }
         }
-        if let head = try s.headChunk(from: from, to: to) {
-            try Self.add(head, from: from, to: to, into: &pieces)
+        for chunk in try s.memory.chunks(from: from, to: to) {
+            try Self.add(chunk, from: from, to: to, into: &pieces)
         }
     }
 

@@ -27,10 +27,10 @@ extension RocksMetricStore: SeriesAggregatingStore {
         let from = max(from, retentionCutoff())
         guard from <= to else { return SeriesAggregates() }
         // Ids and head copies (CoW: a retain each) under the lock; everything else outside it.
-        let (ids, heads, clean): ([UInt64], [ChunkBuilder?], [Bool]) = try state.withLock { s in
+        let (ids, memory): ([UInt64], [SeriesMemory]) = try state.withLock { s in
             try ensureOpen(s, "query")
             let ids = s.index.matching(matchers)
-            return (ids, ids.map { s.heads[Int($0) - 1].builder }, ids.map { s.heads[Int($0) - 1].partitionClean })
+            return (ids, ids.map { SeriesMemory(s.heads[Int($0) - 1]) })
         }
         var refs: [SeriesRef] = []
         var aggregates: [WindowAggregate] = []
@@ -40,16 +40,23 @@ extension RocksMetricStore: SeriesAggregatingStore {
         // iterator per series costs more than the seek).
         var chunks: RocksIterator?
         var stepping = Stepping()
-        for (k, (id, head)) in zip(ids, heads).enumerated() {
+        for (id, m) in zip(ids, memory) {
             var agg: WindowAggregate?
-            // Stored chunks hold only samples before the head's first time, and none at all in a
-            // clean head's partition (see `SeriesSnapshot`): a window inside it needs no seek.
-            let limit = min(to, SeriesSnapshot.chunkLimit(head) &- 1)
-            if from <= limit && SeriesSnapshot.chunksMayReach(from, head: head, partitionClean: clean[k]) {
+            // Stored chunks hold only samples before what memory holds, and none at all in a clean
+            // partition of memory's (see `SeriesMemory`): a window inside it needs no seek.
+            let limit = min(to, m.chunkLimit &- 1)
+            if from <= limit && m.chunksMayReach(from) {
                 if chunks == nil { chunks = try db.makeIterator(lower: [MetricKey.chunkPrefix], upper: [MetricKey.chunkPrefix + 1]) }
                 try Self.aggregateChunks(chunks!, id: id, from: from, to: limit, into: &agg, stepping: &stepping)
             }
-            if let head, head.count > 0, head.maxT >= from, head.minT <= to {
+            if let sealed = m.sealed, sealed.maxT >= from, sealed.minT <= to {
+                if sealed.minT >= from && sealed.maxT <= to, let whole = sealed.aggregate {
+                    Self.merge(whole, into: &agg)
+                } else {
+                    try Self.aggregatePoints(of: try sealed.chunk(), from: from, to: to, into: &agg)
+                }
+            }
+            if let head = m.head, head.count > 0, head.maxT >= from, head.minT <= to {
                 if head.minT >= from && head.maxT <= to, let whole = head.aggregate {
                     Self.merge(whole, into: &agg)
                 } else {

@@ -7,8 +7,9 @@ import Synchronization
 /// chunks, rollups and the index in RocksDB.
 ///
 /// A write returns once its WAL record is fsync'd (one fsync serves every writer waiting at that
-/// moment). Heads reach RocksDB when cut (hour boundary or `maxChunkSamples`) and at checkpoints;
-/// recovery loads the `H` heads and replays the WAL after `M checkpoint`.
+/// moment). Heads reach RocksDB when cut (`maxChunkSamples`, or a series gone quiet) and at
+/// checkpoints; at an hour boundary they are sealed instead (`SealedHead`) and written by a paced
+/// thread. Recovery loads the `H` heads and replays the WAL after `M checkpoint`.
 ///
 /// ```swift
 /// let store = try RocksMetricStore(path: dataDir + "/metrics")
@@ -29,6 +30,8 @@ public final class RocksMetricStore: AggregatingStore, BulkAppendingStore {
     let maintenanceLock = Mutex<Int>(0)
     /// A checkpoint started by `append` (past `checkpointWALBytes`) is running or about to.
     let checkpointPending = Atomic<Bool>(false)
+    /// The sealing thread (`scheduleSealing`) is running or about to.
+    let sealingPending = Atomic<Bool>(false)
 
     /// Opens or creates the store in directory `path` (RocksDB in `path/db`, the WAL in `path/wal`),
     /// recovering heads and replaying the WAL; a v1 store at `path` is migrated. Throws
@@ -87,7 +90,11 @@ public final class RocksMetricStore: AggregatingStore, BulkAppendingStore {
     public var memoryFootprint: Int {
         state.withLock { s in
             var bytes = s.index.memoryFootprint + s.heads.capacity * MemoryLayout<HeadSeries>.stride
-            for h in s.heads { if let b = h.builder { bytes += b.memoryFootprint } }
+            for h in s.heads {
+                if let b = h.builder { bytes += b.memoryFootprint }
+                if let sealed = h.sealed { bytes += sealed.memoryFootprint }
+            }
+            bytes += s.seals.ids.capacity * 4
             return bytes
         }
     }
@@ -164,6 +171,10 @@ struct EngineState {
     var headPartitions: [Int64: Int] = [:]
     /// A checkpoint failed after marking heads clean: the next one writes every head.
     var checkpointAll = false
+    /// Heads sealed at hour boundaries, to write and later release.
+    var seals = SealQueue()
+    /// The newest sample time accepted (the clock of `sealedHold`).
+    var dataClock: Int64 = .min
     /// Reused buffers of the ingest path.
     var walBuffer: [UInt8] = []
     var walScratch: [Int64] = []
@@ -191,4 +202,8 @@ struct HeadSeries {
     /// unknown. Set when a head starts because its series crossed into a new partition (and by
     /// recovery, which checks); cleared by a split or a merge into the stored chunks.
     var partitionClean = false
+    /// The previous hour's head, sealed at the boundary (see `SealedHead`).
+    var sealed: SealedHead?
+    /// No stored chunk other than the sealed head's own lies in its partition.
+    var sealedClean = false
 }

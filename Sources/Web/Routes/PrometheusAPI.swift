@@ -162,7 +162,8 @@ public struct PrometheusAPI: Sendable {
             + #""seriesCountByMetricName":"# + top(stats.seriesCountByMetricName)
             + #","labelValueCountByLabelName":"# + top(stats.labelValueCountByLabelName)
             + #","memoryInBytesByLabelName":[],"seriesCountByLabelValuePair":[],"#
-            + #""stratus":{"headSeries":\#(stats.headSeries),"rejectedSamples":{\#(rejected)}}}"#
+            + #""stratus":{"headSeries":\#(stats.headSeries),"sealedHeadsPending":\#(stats.sealedHeadsPending),"#
+            + #""rejectedSamples":{\#(rejected)}}}"#
     }
 
     // MARK: Parameters

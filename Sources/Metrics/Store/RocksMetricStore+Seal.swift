@@ -1,0 +1,152 @@
+import Foundation
+
+// Sealed heads (see `SealedHead`): sealing at an hour boundary, the paced writer, the release
+// after the hold, and dropping one when a series' stored chunks change under it.
+extension RocksMetricStore {
+    /// Sealed heads written per slice (each slice holds the state lock for its RocksDB write only).
+    static let sealSlice = 2_048
+    /// Sealed heads released per hold of the state lock.
+    static let releaseSlice = 65_536
+    /// The sealing thread rests this many times as long as each slice took (~1/4 of a core).
+    static let sealRestFactor = 3.0
+
+    /// Seals head `b` of series `id` (crossing into a new partition; the caller starts the new
+    /// head). `clean`: no stored chunk lies in `b`'s partition.
+    func seal(_ id: UInt64, _ b: ChunkBuilder, clean: Bool, _ s: inout EngineState, _ ctx: inout IngestContext) {
+        let slot = Int(id) - 1
+        dropSealed(id, &s, &ctx)
+        s.heads[slot].sealed = .pending(PendingChunk(b))
+        s.heads[slot].sealedClean = clean
+        s.seals.ids.append(UInt32(id))
+        s.seals.pending += 1
+    }
+
+    /// Removes series `id`'s sealed head; a pending one is queued in `ctx` as a closed chunk first.
+    /// Called before anything changes the series' stored chunks or its head's place (a merge, a
+    /// split, a size cut, a new seal), which would break `SealedHead`'s invariant.
+    func dropSealed(_ id: UInt64, _ s: inout EngineState, _ ctx: inout IngestContext) {
+        let slot = Int(id) - 1
+        guard let sealed = s.heads[slot].sealed else { return }
+        s.heads[slot].sealed = nil
+        s.heads[slot].sealedClean = false
+        guard case .pending(let p) = sealed else { return }
+        let partition = MetricKey.partition(p.builder.maxT)
+        ctx.chunkPuts.append((MetricKey.chunk(id, maxT: p.builder.maxT), p.builder.bytes()))
+        ctx.queueKeys.append(MetricKey.queue(hour: partition, id: id))
+        s.headClosed(partition: partition)
+        s.seals.pending -= 1
+    }
+
+    /// Writes up to `limit` pending sealed heads as `C` (+ `Q`) keys, oldest sealed first; returns
+    /// how many queue entries it went through (0 = nothing left to write). The caller holds
+    /// `maintenanceLock`. Heads are copied under the state lock, encoded outside it, and written
+    /// under it (only those still pending, so a drop meanwhile wins).
+    @discardableResult
+    func writeSealedSlice(limit: Int) throws -> Int {
+        let (taken, start, end) = state.withLock { s -> ([(UInt64, PendingChunk)], Int, Int) in
+            var taken: [(UInt64, PendingChunk)] = []
+            var i = s.seals.written
+            while i < s.seals.ids.count && taken.count < limit {
+                let id = UInt64(s.seals.ids[i])
+                if case .pending(let p) = s.heads[Int(id) - 1].sealed { taken.append((id, p)) }
+                i += 1
+            }
+            return (taken, s.seals.written, i)
+        }
+        guard end > start else { return 0 }
+        let encoded = try taken.map { id, p in (id, p, try Chunk(p.builder.bytes())) }
+        try state.withLock { s in
+            let batch = RocksWriteBatch()
+            var written: [Int] = []
+            for (k, (id, p, chunk)) in encoded.enumerated() {
+                guard case .pending(let now) = s.heads[Int(id) - 1].sealed, now === p else { continue }
+                batch.put(MetricKey.chunk(id, maxT: chunk.header.maxT), chunk.encoded)
+                written.append(k)
+            }
+            for k in written {
+                let (id, _, chunk) = encoded[k]
+                batch.put(MetricKey.queue(hour: MetricKey.partition(chunk.header.maxT), id: id), [])
+            }
+            if !written.isEmpty { try db.write(batch, sync: false) }
+            for k in written {
+                let (id, _, chunk) = encoded[k]
+                s.heads[Int(id) - 1].sealed = .stored(StoredChunk(chunk))
+                s.headClosed(partition: MetricKey.partition(chunk.header.maxT))
+                s.seals.pending -= 1
+            }
+            s.seals.written = end
+            s.seals.releaseDue = .min
+        }
+        return end - start
+    }
+
+    /// Releases written sealed heads whose hold has passed at the newest sample time, up to
+    /// `limit`, oldest first; returns whether it went through any entry. Records when the next
+    /// release is due. The caller holds `maintenanceLock`.
+    @discardableResult
+    func releaseSealedSlice(limit: Int) -> Bool {
+        state.withLock { s in
+            var n = 0
+            while s.seals.released < s.seals.written && n < limit {
+                let id = Int(s.seals.ids[s.seals.released])
+                if case .stored(let c) = s.heads[id - 1].sealed {
+                    let due = MetricKey.partition(c.chunk.header.maxT) + options.sealedHold
+                    guard due <= s.dataClock else {
+                        s.seals.releaseDue = due
+                        return n > 0
+                    }
+                    s.heads[id - 1].sealed = nil
+                    s.heads[id - 1].sealedClean = false
+                }
+                // Else dropped already, or sealed again later (a later entry handles that one).
+                s.seals.released += 1
+                n += 1
+            }
+            if s.seals.released == s.seals.ids.count {
+                s.seals = SealQueue(pending: s.seals.pending)
+            } else if s.seals.released == s.seals.written {
+                s.seals.releaseDue = .max
+            }
+            return n > 0
+        }
+    }
+
+    /// Starts the sealing thread unless it runs: it writes the pending sealed heads in paced
+    /// slices, releases those whose hold passed, and ends when neither has work.
+    func scheduleSealing() {
+        guard sealingPending.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged else { return }
+        let thread = Thread { [self] in
+            defer { sealingPending.store(false, ordering: .releasing) }
+            // A failed write leaves the heads pending: the next append starts the thread again,
+            // and the next checkpoint writes them (or fails and keeps the WAL).
+            try? runSealing()
+        }
+        thread.name = "stratus-seal"
+        thread.start()
+    }
+
+    private func runSealing() throws {
+        while true {
+            let sliceStart = DispatchTime.now().uptimeNanoseconds
+            let progressed = try maintenanceLock.withLock { _ -> Bool in
+                // `close` sets `closed` before its checkpoint (which writes what is pending), so
+                // once it is set the database may be gone: touch nothing.
+                guard !state.withLock({ $0.closed }) else { return false }
+                if try writeSealedSlice(limit: Self.sealSlice) > 0 { return true }
+                return releaseSealedSlice(limit: Self.releaseSlice)
+            }
+            guard progressed else { return }
+            Self.rest(since: sliceStart, factor: Self.sealRestFactor)
+        }
+    }
+
+    /// Writes every pending sealed head (a checkpoint, before it lets the WAL go); the caller holds
+    /// `maintenanceLock`. `paced` rests between slices like the checkpoint's head pass.
+    func writeAllSealed(paced: Bool) throws {
+        while true {
+            let sliceStart = DispatchTime.now().uptimeNanoseconds
+            guard try writeSealedSlice(limit: Self.checkpointSlice) > 0 else { return }
+            if paced, !state.withLock({ $0.closed }) { Self.rest(since: sliceStart, factor: Self.checkpointRestFactor) }
+        }
+    }
+}
