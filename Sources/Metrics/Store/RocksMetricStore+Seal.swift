@@ -9,10 +9,13 @@ extension RocksMetricStore {
     static let releaseSlice = 65_536
     /// The sealing thread rests this many times as long as each slice took (~1/4 of a core).
     static let sealRestFactor = 3.0
+    /// Seconds without a new seal before the sealing thread starts writing, and the most it waits.
+    static let sealSettle = 1.0
+    static let sealSettleLimit = 30.0
 
     /// Seals head `b` of series `id` (crossing into a new partition; the caller starts the new
     /// head). `clean`: no stored chunk lies in `b`'s partition.
-    func seal(_ id: UInt64, _ b: ChunkBuilder, clean: Bool, _ s: inout EngineState, _ ctx: inout IngestContext) {
+    func seal(_ id: UInt64, _ b: consuming ChunkBuilder, clean: Bool, _ s: inout EngineState, _ ctx: inout IngestContext) {
         let slot = Int(id) - 1
         dropSealed(id, &s, &ctx)
         s.heads[slot].sealed = .pending(PendingChunk(b))
@@ -126,6 +129,7 @@ extension RocksMetricStore {
     }
 
     private func runSealing() throws {
+        waitForTheSealingToSettle()
         while true {
             let sliceStart = DispatchTime.now().uptimeNanoseconds
             let progressed = try maintenanceLock.withLock { _ -> Bool in
@@ -137,6 +141,20 @@ extension RocksMetricStore {
             }
             guard progressed else { return }
             Self.rest(since: sliceStart, factor: Self.sealRestFactor)
+        }
+    }
+
+    /// Waits (up to `sealSettleLimit`) until no head was sealed for `sealSettle`: at an hour
+    /// boundary every series seals within the first collection round, and writing alongside that
+    /// round only made both contend for the state lock.
+    private func waitForTheSealingToSettle() {
+        let start = DispatchTime.now().uptimeNanoseconds
+        var last = state.withLock { $0.seals.ids.count }
+        while DispatchTime.now().uptimeNanoseconds - start < UInt64(Self.sealSettleLimit * 1e9) {
+            Thread.sleep(forTimeInterval: Self.sealSettle)
+            let (now, closed) = state.withLock { ($0.seals.ids.count, $0.closed) }
+            if closed || now == last { return }
+            last = now
         }
     }
 

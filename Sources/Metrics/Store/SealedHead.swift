@@ -59,7 +59,7 @@ enum SealedHead: Sendable {
 /// A sealed head not yet written (a box, so `HeadSeries` grows by one pointer, not a builder).
 final class PendingChunk: Sendable {
     let builder: ChunkBuilder
-    init(_ builder: ChunkBuilder) { self.builder = builder }
+    init(_ builder: consuming ChunkBuilder) { self.builder = builder }
 }
 
 /// A sealed head written to RocksDB, kept as the chunk it was written as.
