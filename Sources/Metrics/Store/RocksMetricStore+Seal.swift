@@ -114,48 +114,71 @@ extension RocksMetricStore {
         }
     }
 
-    /// Starts the sealing thread unless it runs: it writes the pending sealed heads in paced
-    /// slices, releases those whose hold passed, and ends when neither has work.
+    /// Starts the sealing thread unless it runs: it waits until sealing settles (`sealSettle`),
+    /// writes the pending sealed heads in paced slices, releases those whose hold passed, and ends
+    /// when neither has work. It holds the store only while it works, never while it sleeps, so a
+    /// store dropped without `close` still goes away.
     func scheduleSealing() {
         guard sealingPending.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged else { return }
-        let thread = Thread { [self] in
-            defer { sealingPending.store(false, ordering: .releasing) }
-            // A failed write leaves the heads pending: the next append starts the thread again,
-            // and the next checkpoint writes them (or fails and keeps the WAL).
-            try? runSealing()
+        let thread = Thread { [weak self] in
+            var phase = SealingPhase.settling(since: DispatchTime.now().uptimeNanoseconds, seals: -1)
+            while true {
+                let pause: Double? = {
+                    guard let store = self else { return nil }
+                    return store.sealingStep(&phase)
+                }()
+                guard let pause else { return }
+                if pause > 0 { Thread.sleep(forTimeInterval: pause) }
+            }
         }
         thread.name = "stratus-seal"
         thread.start()
     }
 
-    private func runSealing() throws {
-        waitForTheSealingToSettle()
-        while true {
+    /// Where the sealing thread is.
+    enum SealingPhase {
+        /// Waiting until no head was sealed for `sealSettle` (at an hour boundary every series
+        /// seals within the first collection round; writing alongside it only made both contend
+        /// for the state lock), at most `sealSettleLimit`.
+        case settling(since: UInt64, seals: Int)
+        case working
+    }
+
+    /// One step of the sealing thread; returns how long to sleep before the next, or nil when it
+    /// ends. A failed write ends it with the heads still pending: the next append starts it again,
+    /// and the next checkpoint writes them (or fails and keeps the WAL).
+    private func sealingStep(_ phase: inout SealingPhase) -> Double? {
+        switch phase {
+        case .settling(let since, let seen):
+            let (count, closed) = state.withLock { ($0.seals.ids.count, $0.closed) }
+            if closed { return finishSealing() }
+            if count == seen || Double(DispatchTime.now().uptimeNanoseconds - since) / 1e9 >= Self.sealSettleLimit {
+                phase = .working
+                return 0
+            }
+            phase = .settling(since: since, seals: count)
+            return Self.sealSettle
+        case .working:
             let sliceStart = DispatchTime.now().uptimeNanoseconds
-            let progressed = try maintenanceLock.withLock { _ -> Bool in
+            let progressed = (try? maintenanceLock.withLock { _ -> Bool in
                 // `close` sets `closed` before its checkpoint (which writes what is pending), so
                 // once it is set the database may be gone: touch nothing.
                 guard !state.withLock({ $0.closed }) else { return false }
                 if try writeSealedSlice(limit: Self.sealSlice) > 0 { return true }
                 return releaseSealedSlice(limit: Self.releaseSlice)
-            }
-            guard progressed else { return }
-            Self.rest(since: sliceStart, factor: Self.sealRestFactor)
+            }) ?? false
+            guard progressed else { return finishSealing() }
+            return Double(DispatchTime.now().uptimeNanoseconds - sliceStart) / 1e9 * Self.sealRestFactor
         }
     }
 
-    /// Waits (up to `sealSettleLimit`) until no head was sealed for `sealSettle`: at an hour
-    /// boundary every series seals within the first collection round, and writing alongside that
-    /// round only made both contend for the state lock.
-    private func waitForTheSealingToSettle() {
-        let start = DispatchTime.now().uptimeNanoseconds
-        var last = state.withLock { $0.seals.ids.count }
-        while DispatchTime.now().uptimeNanoseconds - start < UInt64(Self.sealSettleLimit * 1e9) {
-            Thread.sleep(forTimeInterval: Self.sealSettle)
-            let (now, closed) = state.withLock { ($0.seals.ids.count, $0.closed) }
-            if closed || now == last { return }
-            last = now
-        }
+    /// Clears `sealingPending`; nil (end), unless work arrived meanwhile and this thread took the
+    /// flag back (an append that saw the flag set did not start a thread).
+    private func finishSealing() -> Double? {
+        sealingPending.store(false, ordering: .releasing)
+        let more = state.withLock { !$0.closed && $0.seals.hasWork(clock: $0.dataClock) }
+        guard more, sealingPending.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged else { return nil }
+        return 0
     }
 
     /// Writes every pending sealed head (a checkpoint, before it lets the WAL go); the caller holds
