@@ -133,7 +133,7 @@ struct QueryProfile: AsyncParsableCommand {
                 if n >= fleet.sampleCount { break }
                 try await Task.sleep(for: .seconds(1))
             }
-            FileManager.default.createFile(atPath: vmDir + "/READY", contents: nil)
+            _ = FileManager.default.createFile(atPath: vmDir + "/READY", contents: nil)
         }
         return vm
     }
@@ -173,13 +173,13 @@ struct QueryServe: AsyncParsableCommand {
                 if !batch.isEmpty { _ = try store.append(batch) }
                 try store.flush()
             }
-            FileManager.default.createFile(atPath: dir + "/READY", contents: nil)
+            _ = FileManager.default.createFile(atPath: dir + "/READY", contents: nil)
         }
         if rollups && !FileManager.default.fileExists(atPath: dir + "/ROLLUPS") {
             let t0 = Tools.now()
             let report = try await OffPool.run { try store.maintain(now: fleet.end) }
             Tools.log("maintain: \(report.rollupsBuilt) rollup entries in \(String(format: "%.1f", Tools.now() - t0)) s")
-            FileManager.default.createFile(atPath: dir + "/ROLLUPS", contents: nil)
+            _ = FileManager.default.createFile(atPath: dir + "/ROLLUPS", contents: nil)
         }
         if buildOnly { store.close(); return }
         let router = Router()

@@ -20,7 +20,7 @@ struct VMFigures {
 func writeVMFiles(_ fleet: Fleet, dir: String, files: Int) throws -> [String] {
     let paths = (0..<files).map { "\(dir)/vm-import-\($0).jsonl" }
     let handles = try paths.map { p -> FileHandle in
-        FileManager.default.createFile(atPath: p, contents: nil)
+        _ = FileManager.default.createFile(atPath: p, contents: nil)
         return try FileHandle(forWritingTo: URL(fileURLWithPath: p))
     }
     defer { for h in handles { try? h.close() } }
@@ -86,7 +86,7 @@ final class VictoriaMetrics {
             "-storageDataPath=\(dataDir)", "-httpListenAddr=127.0.0.1:\(port)", "-retentionPeriod=100y",
             "-search.disableCache", "-search.latencyOffset=0s",
         ]
-        FileManager.default.createFile(atPath: logPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
         process.standardOutput = log
         process.standardError = log
