@@ -98,7 +98,8 @@ import Testing
             let windows: [(Int64, Int64)] = [
                 (Self.boundary - 300_000 + 1, Self.boundary + 120_000),  // an alarm window reaching back over the boundary
                 (Self.boundary - Self.hour + 1, Self.boundary),  // the sealed hour alone
-                (Self.boundary - 1_800_000, Self.boundary - 600_000),  // inside it, clipping
+                (Self.boundary - 1_800_000, Self.boundary - 600_000),  // inside it, up to where a written one's tail begins
+                (Self.boundary - 900_000, Self.boundary - 300_000),  // across that point
                 (Self.boundary + 1, Self.boundary + 120_000),  // the new head alone
                 (0, .max),
             ]
@@ -130,6 +131,51 @@ import Testing
                 #expect(released.pending == 0 && released.stored == 0 && released.chunks == n, "\(released)")
                 #expect(store.state.withLock { $0.seals.ids.isEmpty }, "the queue is emptied once every entry is released")
                 for (from, to) in windows { try Self.expectReads(store, want, from: from, to: to, "released") }
+            }
+        }
+    }
+
+    @Test func aWrittenSealedHeadKeepsOnlyItsLastHoldInMemory() async throws {
+        try await withTSDBTempDirectory { dir in
+            let n = 60
+            let store = try RocksMetricStore(path: dir, options: .keepForever)
+            defer { store.close() }
+            var (batch, want) = Self.hourOfSamples(n)
+            // Series 60..<80 went quiet half an hour before the boundary: nothing of theirs lies in
+            // the last `sealedHold` of the hour.
+            for minute in 1...30 {
+                let t = Self.boundary - Self.hour + Int64(minute) * 60_000
+                for i in n..<(n + 20) {
+                    batch.append(Sample(labels: testLabels("sh", ["s": "\(i)"]), timestamp: t, value: Double(minute)))
+                    want["\(i)", default: []].append(Point(timestamp: t, value: Double(minute)))
+                }
+            }
+            try Self.append(store, batch)
+            try store.maintenanceLock.withLock { _ in
+                try Self.append(store, Self.round(n + 20, at: Self.boundary + 60_000, value: 5, into: &want))
+                func sealed(_ i: Int) throws -> SealedHead? {
+                    let id = try store.seriesRef(for: testLabels("sh", ["s": "\(i)"])).id
+                    return store.state.withLock { $0.heads[Int(id) - 1].sealed }
+                }
+                guard case .pending = try sealed(0) else { Issue.record("series 0 not sealed"); return }
+                while try store.writeSealedSlice(limit: 32) > 0 {}
+                let hold = TSDBOptions().sealedHold
+                for i in 0..<n {
+                    guard case .stored(let c) = try sealed(i) else { Issue.record("series \(i) holds no tail"); continue }
+                    #expect(c.chunk.header.minT == Self.boundary - hold + 60_000 && c.chunk.header.maxT == Self.boundary,
+                            "series \(i): the tail is the hour's last \(hold / 60_000) samples")
+                    #expect(c.chunk.header.count == Int(hold / 60_000))
+                }
+                guard case .stored(let tail) = try sealed(0) else { return }
+                let bytes = tail.chunk.encoded
+                #expect(bytes.capacity - bytes.count < 32, "no spare capacity held: \(bytes.count) bytes in \(bytes.capacity)")
+                for i in n..<(n + 20) { #expect(try sealed(i) == nil, "series \(i) has no tail to keep") }
+                #expect(try Self.census(store, n + 20).chunks == n + 20)
+                for (from, to) in [(Self.boundary - hold - 60_000, Self.boundary - hold + 60_000),
+                                   (Self.boundary - hold, Self.boundary - hold), (Self.boundary - hold + 1, Self.boundary + 60_000),
+                                   (Self.boundary - 2_400_000, Self.boundary), (0, Int64.max)] {
+                    try Self.expectReads(store, want, from: from, to: to, "tails written")
+                }
             }
         }
     }

@@ -57,23 +57,33 @@ extension RocksMetricStore {
             return (taken, s.seals.written, i)
         }
         guard end > start else { return 0 }
-        let encoded = try taken.map { id, p in (id, p, try Chunk(p.builder.bytes())) }
+        let encoded = try taken.map { id, p in
+            let chunk = try Chunk(p.builder.bytes())
+            return (id, p, chunk, try Self.readTail(of: chunk, hold: options.sealedHold))
+        }
         try state.withLock { s in
             let batch = RocksWriteBatch()
             var written: [Int] = []
-            for (k, (id, p, chunk)) in encoded.enumerated() {
+            for (k, (id, p, chunk, _)) in encoded.enumerated() {
                 guard case .pending(let now) = s.heads[Int(id) - 1].sealed, now === p else { continue }
                 batch.put(MetricKey.chunk(id, maxT: chunk.header.maxT), chunk.encoded)
                 written.append(k)
             }
             for k in written {
-                let (id, _, chunk) = encoded[k]
+                let (id, _, chunk, _) = encoded[k]
                 batch.put(MetricKey.queue(hour: MetricKey.partition(chunk.header.maxT), id: id), [])
             }
             if !written.isEmpty { try db.write(batch, sync: false) }
             for k in written {
-                let (id, _, chunk) = encoded[k]
-                s.heads[Int(id) - 1].sealed = .stored(StoredChunk(chunk))
+                let (id, _, chunk, tail) = encoded[k]
+                // Only the tail stays: the whole hour for every series was what pushed a 10,000-host
+                // fleet's RSS past 7 GiB; a series with no tail has nothing more to serve from here.
+                if let tail {
+                    s.heads[Int(id) - 1].sealed = .stored(StoredChunk(tail))
+                } else {
+                    s.heads[Int(id) - 1].sealed = nil
+                    s.heads[Int(id) - 1].sealedClean = false
+                }
                 s.headClosed(partition: MetricKey.partition(chunk.header.maxT))
                 s.seals.pending -= 1
             }
@@ -81,6 +91,26 @@ extension RocksMetricStore {
             s.seals.releaseDue = .min
         }
         return end - start
+    }
+
+    /// What a written sealed chunk keeps in memory for reads: its samples in the last `hold` of its
+    /// hour (the chunk itself when all of them lie there; nil when none does). Every window no
+    /// longer than `hold` evaluated within `hold` past the hour then reads memory only.
+    static func readTail(of chunk: Chunk, hold: Int64) throws -> Chunk? {
+        let from = MetricKey.partition(chunk.header.maxT) - hold
+        if chunk.header.maxT <= from { return nil }
+        var tail: [Point] = []
+        if chunk.header.minT > from {
+            tail = try chunk.points()
+        } else {
+            try chunk.forEach { t, v in if t > from { tail.append(Point(timestamp: t, value: v)) } }
+        }
+        // Copied into an array of its exact size: the encoder's reserve was most of a small tail.
+        let encoded = ChunkCodec.encode(tail)
+        let exact = [UInt8](unsafeUninitializedCapacity: encoded.count) { buffer, count in
+            count = buffer.initialize(fromContentsOf: encoded)
+        }
+        return try Chunk(exact)
     }
 
     /// Releases written sealed heads whose hold has passed at the newest sample time, up to

@@ -1,20 +1,21 @@
-/// A head closed at an hour boundary and kept in memory: first until it is written as its `C`
-/// key, then as a read cache until `TSDBOptions.sealedHold` past its hour.
+/// A head closed at an hour boundary and kept in memory: whole until it is written as its `C`
+/// key, then its last `TSDBOptions.sealedHold` as a read cache until that long past its hour.
 ///
 /// At an hour boundary every series crosses into a new partition within one collection round.
 /// Writing all those chunks at once (4 M at 10,000 hosts, ~30 s of RocksDB writes under the store
 /// lock) stalled every push for that long; a sealed head is a pointer move instead, and
 /// `RocksMetricStore.writeSealedSlice` writes them in small paced slices. Until the hold passes,
-/// reads of the last minutes (every alarm round's window) find the chunk here instead of seeking
+/// reads of the last minutes (every alarm round's window) find them here instead of seeking
 /// RocksDB once per series.
 ///
 /// Invariant (kept by `RocksMetricStore.dropSealed`): while a series has a sealed head, it also
-/// has a head, and no stored chunk holds a sample at or after the sealed head's first, other than
-/// the sealed head's own `C` key once written.
+/// has a head, and no stored chunk holds a sample at or after the sealed head's first (a tail's
+/// first, once written), other than the sealed head's own `C` key.
 enum SealedHead: Sendable {
     /// Not in RocksDB yet: its samples are durable in the WAL (and the last checkpoint's `H`).
     case pending(PendingChunk)
-    /// Written as its `C` key; kept for reads.
+    /// Written as its `C` key; its last `sealedHold` of samples kept for reads
+    /// (`RocksMetricStore.readTail`): `minT` is the tail's, so reads take the rest from RocksDB.
     case stored(StoredChunk)
 
     var minT: Int64 {
@@ -62,7 +63,7 @@ final class PendingChunk: Sendable {
     init(_ builder: consuming ChunkBuilder) { self.builder = builder }
 }
 
-/// A sealed head written to RocksDB, kept as the chunk it was written as.
+/// A sealed head written to RocksDB: the tail of the chunk it was written as.
 final class StoredChunk: Sendable {
     let chunk: Chunk
     init(_ chunk: Chunk) { self.chunk = chunk }

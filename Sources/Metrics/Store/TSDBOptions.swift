@@ -22,8 +22,9 @@ public struct TSDBOptions: Sendable {
     /// … or this long (ms) after the last one (checked in `maintain`).
     public var checkpointInterval: Int64 = 300_000
     /// How long (ms of sample time) past its hour a head sealed at the boundary stays in memory
-    /// after it is written: alarm windows of the first minutes read it there instead of from
-    /// RocksDB. Longer holds cost memory (one chunk per series) and help longer windows.
+    /// after it is written, and how much of its hour's end it keeps (its tail): windows up to this
+    /// long in the first minutes (alarm rounds) read memory instead of RocksDB. Longer holds cost
+    /// memory (the tail per series) and help longer windows.
     public var sealedHold: Int64 = 600_000
 
     public init() {}
