@@ -70,17 +70,23 @@ import Testing
         }
     }
 
+    /// Series `i`'s sealed head, as the store holds it now.
+    static func sealedHead(_ store: RocksMetricStore, _ i: Int) throws -> SealedHead? {
+        let id = try store.seriesRef(for: testLabels("sh", ["s": "\(i)"])).id
+        return store.state.withLock { $0.heads[Int(id) - 1].sealed }
+    }
+
     /// How many series hold a pending / a stored sealed head, and how many `C` keys lie in the
     /// hour ending at `boundary`.
     static func census(_ store: RocksMetricStore, _ n: Int) throws -> (pending: Int, stored: Int, chunks: Int) {
         var pending = 0, stored = 0, chunks = 0
         for i in 0..<n {
-            let id = try store.seriesRef(for: testLabels("sh", ["s": "\(i)"])).id
-            switch store.state.withLock({ $0.heads[Int(id) - 1].sealed }) {
+            switch try sealedHead(store, i) {
             case .pending: pending += 1
             case .stored: stored += 1
             case nil: break
             }
+            let id = try store.seriesRef(for: testLabels("sh", ["s": "\(i)"])).id
             try store.forEachChunk(id, from: boundary - hour + 1, to: boundary) { chunk in
                 if chunk.header.maxT <= boundary { chunks += 1 }
             }
@@ -153,10 +159,7 @@ import Testing
             try Self.append(store, batch)
             try store.maintenanceLock.withLock { _ in
                 try Self.append(store, Self.round(n + 20, at: Self.boundary + 60_000, value: 5, into: &want))
-                func sealed(_ i: Int) throws -> SealedHead? {
-                    let id = try store.seriesRef(for: testLabels("sh", ["s": "\(i)"])).id
-                    return store.state.withLock { $0.heads[Int(id) - 1].sealed }
-                }
+                func sealed(_ i: Int) throws -> SealedHead? { try Self.sealedHead(store, i) }
                 guard case .pending = try sealed(0) else { Issue.record("series 0 not sealed"); return }
                 while try store.writeSealedSlice(limit: 32) > 0 {}
                 let hold = TSDBOptions().sealedHold
@@ -213,10 +216,7 @@ import Testing
             try store.maintenanceLock.withLock { _ in
                 try Self.append(store, Self.round(n, at: Self.boundary + 60_000, value: 1, into: &want))
                 #expect(try Self.census(store, n).pending == n)
-                func sealed(_ i: Int) throws -> SealedHead? {
-                    let id = try store.seriesRef(for: testLabels("sh", ["s": "\(i)"])).id
-                    return store.state.withLock { $0.heads[Int(id) - 1].sealed }
-                }
+                func sealed(_ i: Int) throws -> SealedHead? { try Self.sealedHead(store, i) }
                 // Series 0: a late sample between two of the sealed hour's, and one replacing a value.
                 let late = [Sample(labels: testLabels("sh", ["s": "0"]), timestamp: Self.boundary - 90_000, value: -5),
                             Sample(labels: testLabels("sh", ["s": "0"]), timestamp: Self.boundary - 60_000, value: -6)]

@@ -35,8 +35,6 @@ extension RocksMetricStore {
         /// answers alone, no RocksDB seek).
         func chunksMayReach(_ from: Int64) -> Bool {
             if let sealed {
-                // A written one's own chunk holds what lies before its tail.
-                if case .stored = sealed { return true }
                 return !sealedClean || from <= MetricKey.partition(sealed.maxT) - MetricKey.partitionLength
             }
             guard partitionClean, let head, head.count > 0 else { return true }

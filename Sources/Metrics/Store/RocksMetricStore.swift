@@ -204,6 +204,13 @@ struct HeadSeries {
     var partitionClean = false
     /// The previous hour's head, sealed at the boundary (see `SealedHead`).
     var sealed: SealedHead?
-    /// No stored chunk other than the sealed head's own lies in its partition.
+    /// No stored chunk lies in the sealed head's partition, so it alone answers reads there.
+    /// Cleared once it is written: its own chunk then holds what its tail does not.
     var sealedClean = false
+
+    /// Drops the sealed head from memory (written already, or about to be by the caller).
+    mutating func forgetSealed() {
+        sealed = nil
+        sealedClean = false
+    }
 }
