@@ -118,6 +118,40 @@ import Testing
         }
     }
 
+    /// The engine builds rollups outside its store lock and writes them inside it: an entry whose
+    /// chunk was rewritten (and queued again) between the pass reading it and writing stays queued,
+    /// so the next pass replaces the rollups built from the old chunk.
+    @Test func anEntryQueuedAgainWhileItsBatchIsBuiltStaysForTheNextPass() async throws {
+        try await withTSDBTempDirectory { dir in
+            let db = try RocksDB(path: dir + "/db")
+            defer { db.close() }
+            var data = Self.series()
+            for (id, points) in data { try V2Keys.writeChunks(db, id: id, points, maxSamples: 100) }
+            let builder = RollupBuilder(db: db)
+            let hour = V2Keys.hourEnd(Self.start + 5 * Self.hour / 2)
+            let requeued = V2Keys.queue(hour: hour, 1)
+            var writes = 0
+            var cursor: [UInt8]?
+            let built = try builder.buildPending(limit: 100, after: &cursor) { write in
+                writes += 1
+                if writes == 1 {
+                    // An out-of-order merge lands: series 1's hour is rewritten and queued again.
+                    data[1] = data[1]!.map { $0.timestamp > hour - Self.hour && $0.timestamp <= hour ? Point(timestamp: $0.timestamp, value: $0.value + 1_000) : $0 }
+                    try V2Keys.writeChunks(db, id: 1, data[1]!, maxSamples: 100)
+                    try db.put(requeued, RollupKeys.queueStamp())
+                }
+                try write()
+            }
+            #expect(built == 3 * 5 && writes == 1)
+            #expect(try V2Keys.keys(db, prefix: UInt8(ascii: "Q")) == [requeued], "only the entry queued again is left")
+            #expect(try builder.buckets(seriesID: 1, resolution: .hour, from: hour - Self.hour, to: hour).first?.aggregate.max ?? 0 < 1_000,
+                    "the rollups written were built from the chunk before the rewrite")
+            #expect(try builder.buildPending(limit: 100) == 1)
+            #expect(try V2Keys.keys(db, prefix: UInt8(ascii: "Q")).isEmpty)
+            try Self.expectAgreement(builder, data)
+        }
+    }
+
     @Test func bucketsAreFilteredToTheRequestedRange() async throws {
         try await withTSDBTempDirectory { dir in
             let db = try RocksDB(path: dir + "/db")

@@ -117,7 +117,7 @@ public enum Retention {
             if chunk.header.minT < cutoff {
                 let kept = try chunk.points().filter { $0.timestamp >= cutoff }
                 batch.put(key, ChunkCodec.encode(kept))
-                batch.put(RollupKeys.queue(hour: RollupKeys.bucketEnd(maxT, RollupKeys.hour), series: id), [])
+                batch.put(RollupKeys.queue(hour: RollupKeys.bucketEnd(maxT, RollupKeys.hour), series: id), RollupKeys.queueStamp())
                 report.chunksRewritten += 1
             }
             return true

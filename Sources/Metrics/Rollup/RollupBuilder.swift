@@ -26,17 +26,25 @@ public final class RollupBuilder: Sendable {
     /// deletion markers of every entry built before it, which made the pass quadratic (an hour
     /// boundary queues one entry per series, millions at scale). An entry queued behind the cursor
     /// meanwhile waits for the next pass.
-    public func buildPending(limit: Int, after cursor: inout [UInt8]?) throws -> Int {
+    ///
+    /// The chunks and old rollups are read and the buckets computed without `exclusive`; each
+    /// batch's write runs inside it (the engine passes its store lock, which every `Q` writer holds).
+    /// There an entry is deleted only when its `Q` value is still the one read (`queueStamp`): one
+    /// queued again meanwhile (a chunk rewritten under the pass) stays for the next pass, and its
+    /// rollups written now are replaced then. Only one pass may run at a time (the `R` values are
+    /// read, changed and written back).
+    public func buildPending(limit: Int, after cursor: inout [UInt8]?,
+                             exclusive: (() throws -> Void) throws -> Void = { try $0() }) throws -> Int {
         guard limit > 0 else { return 0 }
-        var entries: [(hour: Int64, id: UInt64)] = []
+        var entries: [QueueEntry] = []
         // The smallest key after the cursor is the cursor with a zero byte appended.
         let lower = cursor.map { $0 + [0] } ?? [RollupKeys.queuePrefix]
         var last: [UInt8]?
-        try db.scan(from: lower, to: RocksDB.successor(ofPrefix: [RollupKeys.queuePrefix])) { key, _ in
+        try db.scan(from: lower, to: RocksDB.successor(ofPrefix: [RollupKeys.queuePrefix])) { key, value in
             guard key.count == 17 else {
                 throw MetricsError.corrupt(key: RollupKeys.hex(key), reason: "a rollup queue key is 'Q' hour(8) id(8)")
             }
-            entries.append((RollupKeys.int64(key, at: 1), BigEndian.uint64(key[9...])))
+            entries.append(QueueEntry(hour: RollupKeys.int64(key, at: 1), id: BigEndian.uint64(key[9...]), key: key, stamp: value))
             last = key
             return entries.count < limit
         }
@@ -44,26 +52,33 @@ public final class RollupBuilder: Sendable {
         var done = 0
         while done < entries.count {
             let slice = entries[done..<Swift.min(done + Self.entriesPerBatch, entries.count)]
-            try build(Array(slice))
+            try build(slice, exclusive: exclusive)
             done += slice.count
         }
         return done
     }
 
-    /// Rebuilds one batch of entries and writes it.
-    private func build(_ entries: [(hour: Int64, id: UInt64)]) throws {
+    /// One `Q` entry as read: (hour, series), its key and its value.
+    struct QueueEntry {
+        var hour: Int64
+        var id: UInt64
+        var key: [UInt8]
+        var stamp: [UInt8]
+    }
+
+    /// Rebuilds one batch of entries and writes it (the write inside `exclusive`).
+    private func build(_ entries: ArraySlice<QueueEntry>, exclusive: (() throws -> Void) throws -> Void) throws {
         // Per R key: the hours being replaced and their new buckets.
         struct Update { var hours: [Int64] = []; var buckets: [RollupBucket] = [] }
         var updates: [RollupKey: Update] = [:]
         let batch = RocksWriteBatch()
-        for (hour, id) in entries {
-            let points = try rawPoints(id, hour: hour)
+        for e in entries {
+            let points = try rawPoints(e.id, hour: e.hour)
             for res in RollupResolution.allCases {
-                let key = RollupKey(resolution: res, id: id, windowEnd: RollupKeys.bucketEnd(hour, res.windowMilliseconds))
-                updates[key, default: Update()].hours.append(hour)
+                let key = RollupKey(resolution: res, id: e.id, windowEnd: RollupKeys.bucketEnd(e.hour, res.windowMilliseconds))
+                updates[key, default: Update()].hours.append(e.hour)
                 updates[key, default: Update()].buckets += RollupBuckets.compute(points, res)
             }
-            batch.delete(RollupKeys.queue(hour: hour, series: id))
         }
         for (key, update) in updates {
             let rkey = RollupKeys.rollup(key.resolution, key.id, windowEnd: key.windowEnd)
@@ -77,7 +92,10 @@ public final class RollupBuilder: Sendable {
             buckets.sort { $0.end < $1.end }
             if buckets.isEmpty { batch.delete(rkey) } else { batch.put(rkey, RollupCodec.encode(buckets)) }
         }
-        try db.write(batch, sync: false)
+        try exclusive {
+            for e in entries where try db.get(e.key) == e.stamp { batch.delete(e.key) }
+            try db.write(batch, sync: false)
+        }
     }
 
     /// The raw points of series `id` in the hour partition `(hour - 1h, hour]`, in time order.

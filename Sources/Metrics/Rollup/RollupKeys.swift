@@ -1,3 +1,6 @@
+import Foundation
+import Synchronization
+
 /// The format-v2 keys the rollup builder and retention read and write (Docs/format/chunk-v2.md,
 /// layout in the TSDB brief). Integers are big-endian so byte order is numeric order; times are
 /// non-negative ms, stored as their u64 bit pattern.
@@ -22,6 +25,14 @@ enum RollupKeys {
     static func queue(hour: Int64, series id: UInt64) -> [UInt8] {
         var k = [queuePrefix]; append(hour, to: &k); append(id, to: &k); return k
     }
+    /// The value of a `Q` entry: 8 bytes unique to this queueing (a process-wide counter seeded with
+    /// the wall clock in microseconds), so a rollup pass that read an entry can tell whether it was
+    /// queued again since (`RollupBuilder.buildPending`). Stores written before it hold empty values.
+    static func queueStamp() -> [UInt8] {
+        BigEndian.bytes(queueSequence.add(1, ordering: .relaxed).newValue)
+    }
+    private static let queueSequence = Atomic<UInt64>(UInt64(Date().timeIntervalSince1970 * 1e6) << 8)
+
     /// `R` + res + id: every rollup value of a series at one resolution.
     static func rollups(_ resolution: RollupResolution, _ id: UInt64) -> [UInt8] {
         var k = [rollupPrefix, resolution.rawValue]; append(id, to: &k); return k

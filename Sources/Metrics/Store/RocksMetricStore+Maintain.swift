@@ -9,10 +9,8 @@ extension RocksMetricStore {
     /// A paced checkpoint rests this many times as long as each slice took: it then uses about a
     /// quarter of one core instead of a whole one.
     static let checkpointRestFactor = 3.0
-    /// The rollup pass of `maintain` rests this many times as long as each slice took. Its slices
-    /// hold the state lock (RocksDB reads included), so this bounds the share of the lock it takes
-    /// from pushes (1/5): after an hour boundary the pass runs for minutes, and at 1/3 (factor 2)
-    /// it was one of the loads under which a 10,000-host fleet's ingest p99 sat at 7-8 s then.
+    /// The rollup pass of `maintain` rests this many times as long as each slice took, so it uses
+    /// about a fifth of a core: after an hour boundary the pass runs for minutes beside the pushes.
     static let rollupRestFactor = 4.0
 
     /// A paced loop's rest: sleeps `factor` times as long as has passed since `start`
@@ -115,17 +113,19 @@ extension RocksMetricStore {
         func stop() -> Bool { shouldStop() || state.withLock { $0.closed } }
         var report = MaintenanceReport()
         try closeEndedHeads(now: now)
-        // In slices under the state lock, so no chunk rewrite (which re-queues its hour) runs
-        // between a slice reading an hour's chunks and deleting its queue entry. Small slices keep
-        // each hold short (pushes wait for it), and one cursor carries the pass through the queue.
-        // After an hour boundary the queue holds one entry per series (4 M at 10,000 hosts, about
-        // a minute of CPU): the pass rests between slices (`rollupRestFactor`), or it takes the lock
-        // back at once every time and the pushes waiting for it starve (seen at 10,000 hosts: 25 %
-        // of the samples got in for minutes).
+        // In slices; each reads chunks and old rollups and computes without the state lock, and
+        // takes it only for its writes (which delete an entry only if no chunk rewrite queued it
+        // again meanwhile, see `RollupBuilder.buildPending`). One cursor carries the pass through
+        // the queue. After an hour boundary the queue holds one entry per series (4 M at 10,000
+        // hosts, about a minute of CPU): the pass rests between slices (`rollupRestFactor`) so it
+        // takes a fifth of a core, not a whole one beside the pushes. Run F (the reads under the
+        // lock, at 1/5 of it) sat at 4.8-7.7 s p99 ingest lag for the 11 minutes after 14:00.
         var cursor: [UInt8]?
         while true {
             let sliceStart = DispatchTime.now().uptimeNanoseconds
-            let built = try state.withLock { _ in try rollups.buildPending(limit: Self.rollupSlice, after: &cursor) }
+            let built = try rollups.buildPending(limit: Self.rollupSlice, after: &cursor) { write in
+                try state.withLock { _ in try write() }
+            }
             report.rollupsBuilt += built
             if built < Self.rollupSlice || stop() { break }
             Self.rest(since: sliceStart, factor: Self.rollupRestFactor)
