@@ -57,6 +57,15 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "How long alarm history and delivered or failed notifications are kept before hourly pruning, e.g. 72h, 30d, 365d (env STRATUS_ALARM_HISTORY_RETENTION). [default: 30d]")
     var alarmHistoryRetention: String?
 
+    /// The metric store's options for a live fleet: heads cut every 20 minutes at a per-series
+    /// time (`TSDBOptions.headCutInterval`), so memory holds ~10 minutes of each series, not up to
+    /// its whole hour.
+    static var liveStoreOptions: TSDBOptions {
+        var o = TSDBOptions()
+        o.headCutInterval = 1_200_000
+        return o
+    }
+
     func run() async throws {
         var logger = Logger(label: "stratus")
         logger.logLevel = ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0) } ?? .info
@@ -115,7 +124,7 @@ struct ServeCommand: AsyncParsableCommand {
         let inventory = try SQLiteInventoryStore(path: dataDir.appendingPathComponent("inventory.sqlite").path)
         // Compaction yields to ingest and queries on a busy manager (it never holds the store's lock).
         BackgroundPriority.lowerRocksDBCompaction()
-        let metricStore = try RocksMetricStore(path: dataDir.appendingPathComponent("metrics").path)
+        let metricStore = try RocksMetricStore(path: dataDir.appendingPathComponent("metrics").path, options: Self.liveStoreOptions)
         let bootstrap = ServeBootstrap(config: config, dataDir: dataDir, inventory: inventory, clock: clock, logger: logger)
         let (password, cluster) = try await bootstrap.ensureAccountsAndTopology()
         let attached = try await bootstrap.attach(hypervisors, cluster: cluster)

@@ -141,49 +141,48 @@ import Testing
         }
     }
 
-    @Test func aWrittenSealedHeadKeepsOnlyItsLastHoldInMemory() async throws {
+    /// A sealed head written before its hold passed (a checkpoint's write) stays as the chunk it
+    /// wrote, in an array of its exact size, until the release; the sealing thread's writes wait for
+    /// the hold and leave memory at once.
+    @Test func aHeadWrittenWithinItsHoldStaysAsItsExactChunkAndOneWrittenAfterLeaves() async throws {
         try await withTSDBTempDirectory { dir in
             let n = 60
             let store = try RocksMetricStore(path: dir, options: .keepForever)
             defer { store.close() }
             var (batch, want) = Self.hourOfSamples(n)
-            // Series 60..<80 went quiet half an hour before the boundary: nothing of theirs lies in
-            // the last `sealedHold` of the hour.
-            for minute in 1...30 {
-                let t = Self.boundary - Self.hour + Int64(minute) * 60_000
-                for i in n..<(n + 20) {
-                    batch.append(Sample(labels: testLabels("sh", ["s": "\(i)"]), timestamp: t, value: Double(minute)))
-                    want["\(i)", default: []].append(Point(timestamp: t, value: Double(minute)))
-                }
-            }
             try Self.append(store, batch)
+            let hold = TSDBOptions().sealedHold
+            let windows: [(Int64, Int64)] = [(Self.boundary - hold, Self.boundary + 60_000), (Self.boundary - Self.hour + 1, Self.boundary),
+                                             (Self.boundary - 2_400_000, Self.boundary - 600_000), (0, Int64.max)]
             try store.maintenanceLock.withLock { _ in
-                try Self.append(store, Self.round(n + 20, at: Self.boundary + 60_000, value: 5, into: &want))
+                try Self.append(store, Self.round(n, at: Self.boundary + 60_000, value: 5, into: &want))
                 func sealed(_ i: Int) throws -> SealedHead? { try Self.sealedHead(store, i) }
-                guard case .pending = try sealed(0) else { Issue.record("series 0 not sealed"); return }
-                while try store.writeSealedSlice(limit: 32) > 0 {}
-                let hold = TSDBOptions().sealedHold
-                for i in 0..<n {
-                    guard case .stored(let c) = try sealed(i) else { Issue.record("series \(i) holds no tail"); continue }
-                    #expect(c.chunk.header.minT == Self.boundary - hold + 60_000 && c.chunk.header.maxT == Self.boundary,
-                            "series \(i): the tail is the hour's last \(hold / 60_000) samples")
-                    #expect(c.chunk.header.count == Int(hold / 60_000))
+                #expect(try store.writeSealedSlice(limit: 1_000, dueOnly: true) == 0, "not due before the hold has passed")
+                #expect(try Self.census(store, n).pending == n)
+                // Written early (as a checkpoint does): kept whole.
+                #expect(try store.writeSealedSlice(limit: n / 2) == n / 2)
+                for i in 0..<(n / 2) {
+                    guard case .stored(let c) = try sealed(i) else { Issue.record("series \(i) not kept"); continue }
+                    #expect(c.chunk.header.minT == Self.boundary - Self.hour + 60_000 && c.chunk.header.maxT == Self.boundary && c.chunk.header.count == 60,
+                            "series \(i): the whole sealed hour is kept")
+                    #expect(c.chunk.encoded.capacity - c.chunk.encoded.count < 32, "no spare capacity held: \(c.chunk.encoded.count) bytes in \(c.chunk.encoded.capacity)")
                 }
-                guard case .stored(let tail) = try sealed(0) else { return }
-                let bytes = tail.chunk.encoded
-                #expect(bytes.capacity - bytes.count < 32, "no spare capacity held: \(bytes.count) bytes in \(bytes.capacity)")
-                for i in n..<(n + 20) { #expect(try sealed(i) == nil, "series \(i) has no tail to keep") }
-                #expect(try Self.census(store, n + 20).chunks == n + 20)
-                for (from, to) in [(Self.boundary - hold - 60_000, Self.boundary - hold + 60_000),
-                                   (Self.boundary - hold, Self.boundary - hold), (Self.boundary - hold + 1, Self.boundary + 60_000),
-                                   (Self.boundary - 2_400_000, Self.boundary), (0, Int64.max)] {
-                    try Self.expectReads(store, want, from: from, to: to, "tails written")
-                }
+                for (from, to) in windows { try Self.expectReads(store, want, from: from, to: to, "half written early") }
+                // The hold passes in sample time: the rest is due, and leaves memory as it is written.
+                try Self.append(store, Self.round(n, at: Self.boundary + hold, value: 6, into: &want))
+                while try store.writeSealedSlice(limit: 7, dueOnly: true) > 0 {}
+                for i in (n / 2)..<n { #expect(try sealed(i) == nil, "series \(i): written after its hold, not kept") }
+                let written = try Self.census(store, n)
+                #expect(written.pending == 0 && written.stored == n / 2 && written.chunks == n, "\(written)")
+                for (from, to) in windows { try Self.expectReads(store, want, from: from, to: to, "all written") }
+                #expect(store.releaseSealedSlice(limit: 1_000))
+                #expect(try Self.census(store, n).stored == 0, "the early ones released once the hold passed")
+                for (from, to) in windows { try Self.expectReads(store, want, from: from, to: to, "released") }
             }
         }
     }
 
-    @Test func theSealingThreadWritesAndReleasesOnItsOwn() async throws {
+    @Test func theSealingThreadWritesOnceTheHoldHasPassed() async throws {
         try await withTSDBTempDirectory { dir in
             let n = 500
             let store = try RocksMetricStore(path: dir, options: .keepForever)
@@ -191,16 +190,17 @@ import Testing
             var (batch, want) = Self.hourOfSamples(n)
             try Self.append(store, batch)
             try Self.append(store, Self.round(n, at: Self.boundary + 60_000, value: 1, into: &want))
+            #expect(!store.state.withLock { $0.seals.hasWork(clock: $0.dataClock) }, "nothing due before the hold has passed")
+            #expect(store.state.withLock { $0.seals.pending } == n)
+            try Self.expectReads(store, want, from: Self.boundary - 300_000, to: Self.boundary + 60_000, "pending")
+            // The hold passes in sample time: that append starts the thread, which writes and drops them.
+            try Self.append(store, Self.round(n, at: Self.boundary + TSDBOptions().sealedHold, value: 2, into: &want))
             let deadline = Date().addingTimeInterval(20)
-            while store.state.withLock({ $0.seals.pending }) > 0 && Date() < deadline { try await Task.sleep(for: .milliseconds(20)) }
+            while try Self.census(store, n).chunks < n && Date() < deadline { try await Task.sleep(for: .milliseconds(20)) }
             let written = try Self.census(store, n)
-            #expect(written.pending == 0 && written.stored == n && written.chunks == n, "\(written)")
-            try Self.expectReads(store, want, from: Self.boundary - 300_000, to: Self.boundary + 60_000, "written by the thread")
-            // The hold passes in sample time: the next append starts the thread, which releases.
-            try Self.append(store, Self.round(n, at: Self.boundary + 660_000, value: 2, into: &want))
-            while try Self.census(store, n).stored > 0 && Date() < deadline { try await Task.sleep(for: .milliseconds(20)) }
-            #expect(try Self.census(store, n).stored == 0, "released by the thread")
-            try Self.expectReads(store, want, from: 0, to: .max, "released by the thread")
+            #expect(written.pending == 0 && written.stored == 0 && written.chunks == n, "\(written)")
+            #expect(store.state.withLock { $0.seals.ids.isEmpty }, "the queue is emptied")
+            try Self.expectReads(store, want, from: 0, to: .max, "written by the thread")
         }
     }
 

@@ -204,10 +204,13 @@ extension RocksMetricStore {
                         let partitionEnd = MetricKey.partition(maxT)
                         var last = maxT
                         var room = maxSamples - s.heads[slot].builder!.count
+                        // Past it (and with enough samples) `accept` cuts the head.
+                        let cutAfter = intervalCutTime(id, minT: s.heads[slot].builder!.minT)
+                        let cutRoom = maxSamples - Self.minIntervalCutSamples
                         // Never bind the builder to a local: a second reference makes each append copy it.
                         while k < n && room > 0 && ids[k] == id {
                             let t = ts[k]
-                            guard t > last && t <= partitionEnd else { break }
+                            guard t > last && t <= partitionEnd && (t <= cutAfter || room > cutRoom) else { break }
                             s.heads[slot].builder!.append(t, vs[k])
                             last = t
                             room -= 1
@@ -330,6 +333,14 @@ extension RocksMetricStore {
                     let b = s.heads[slot].builder.take()!
                     cut(id, b, &s, &ctx, replaced: true)
                     startHead(slot, t, v, &s)
+                } else if s.heads[slot].builder!.count >= Self.minIntervalCutSamples,
+                          t > intervalCutTime(id, minT: s.heads[slot].builder!.minT) {
+                    // The series' own cut time (`headCutInterval`). Its hour is still open: the write
+                    // of its last head there queues the hour's rollups, so this cut does not.
+                    dropSealed(id, &s, &ctx)
+                    let b = s.heads[slot].builder.take()!
+                    cut(id, b, &s, &ctx, replaced: true, queue: false)
+                    startHead(slot, t, v, &s)
                 } else {
                     s.heads[slot].builder!.append(t, v)
                 }
@@ -349,6 +360,24 @@ extension RocksMetricStore {
         if t > s.heads[slot].newest { s.heads[slot].newest = t }
     }
 
+    /// A head needs at least this many samples before its interval cut (`headCutInterval`): a
+    /// series sampled every minute or slower then keeps one chunk per hour.
+    static let minIntervalCutSamples = 60
+
+    /// The time after which series `id`'s head starting at `minT` is cut (`headCutInterval`): the
+    /// first of the series' cut times (every interval, at a phase from its id) at least half an
+    /// interval after `minT`; `.max` when interval cuts are off.
+    @inline(__always)
+    func intervalCutTime(_ id: UInt64, minT: Int64) -> Int64 {
+        let interval = options.headCutInterval
+        guard interval > 0 else { return .max }
+        let phase = Int64((id &* 0x9E37_79B9_7F4A_7C15) >> 33) % interval
+        let earliest = minT + interval / 2
+        // The first t ≡ phase (mod interval) at or after `earliest` (floor division: times may be negative).
+        let r = ((earliest - phase) % interval + interval) % interval
+        return r == 0 ? earliest : earliest + interval - r
+    }
+
     private func startHead(_ slot: Int, _ t: Int64, _ v: Double, _ s: inout EngineState) {
         var b = ChunkBuilder()
         b.append(t, v)
@@ -364,10 +393,13 @@ extension RocksMetricStore {
     /// new head replaces the same way). If the process dies before that checkpoint, recovery drops
     /// the old `H` (a stored chunk covers it) or, when the chunk was not written yet, loads it and
     /// the WAL replay cuts it again into the same `C` key.
-    func cut(_ id: UInt64, _ b: ChunkBuilder, _ s: inout EngineState, _ ctx: inout IngestContext, replaced: Bool = false) {
+    ///
+    /// `queue: false` (an interval cut, `headCutInterval`): no `Q` entry, because the new head in the
+    /// same, still open, partition queues it when it is written (sealed, cut or closed).
+    func cut(_ id: UInt64, _ b: ChunkBuilder, _ s: inout EngineState, _ ctx: inout IngestContext, replaced: Bool = false, queue: Bool = true) {
         let partition = MetricKey.partition(b.maxT)
         ctx.chunkPuts.append((MetricKey.chunk(id, maxT: b.maxT), b.bytes()))
-        ctx.queueKeys.append(MetricKey.queue(hour: partition, id: id))
+        if queue { ctx.queueKeys.append(MetricKey.queue(hour: partition, id: id)) }
         if !replaced { ctx.headDeletes.append(MetricKey.head(id)) }
         s.heads[Int(id) - 1].builder = nil
         s.headClosed(partition: partition)
@@ -438,7 +470,7 @@ extension RocksMetricStore {
                 batch.put(MetricKey.chunk(id, maxT: part.last!.timestamp), ChunkCodec.encode(part))
                 i += part.count
             }
-            batch.put(MetricKey.queue(hour: end, id: id), [])
+            batch.put(MetricKey.queue(hour: end, id: id), RollupKeys.queueStamp())
         }
         try db.write(batch, sync: false)
     }
@@ -460,7 +492,7 @@ struct IngestContext {
         guard !chunkPuts.isEmpty || !queueKeys.isEmpty || !headDeletes.isEmpty else { return nil }
         let batch = RocksWriteBatch()
         for (k, v) in chunkPuts { batch.put(k, v) }
-        for k in queueKeys { batch.put(k, []) }
+        for k in queueKeys { batch.put(k, RollupKeys.queueStamp()) }
         for k in headDeletes { batch.delete(k) }
         return batch
     }

@@ -22,6 +22,7 @@ extension RocksMetricStore {
         s.heads[slot].sealedClean = clean
         s.seals.ids.append(UInt32(id))
         s.seals.pending += 1
+        s.seals.writeDue = min(s.seals.writeDue, MetricKey.partition(s.heads[slot].sealed!.maxT) + options.sealedHold)
     }
 
     /// Removes series `id`'s sealed head; a pending one is queued in `ctx` as a closed chunk first.
@@ -40,13 +41,19 @@ extension RocksMetricStore {
     }
 
     /// Writes up to `limit` pending sealed heads as `C` (+ `Q`) keys, oldest sealed first; returns
-    /// how many queue entries it went through (0 = nothing left to write). The caller holds
-    /// `maintenanceLock`. Heads are copied under the state lock, encoded outside it, and written
-    /// under it (only those still pending, so a drop meanwhile wins).
+    /// how many queue entries it went through (0 = nothing left to write, or with `dueOnly` nothing
+    /// due yet: `SealQueue.writeDue`). The caller holds `maintenanceLock`. Heads are copied under
+    /// the state lock, encoded outside it, and written under it (only those still pending, so a drop
+    /// meanwhile wins).
+    ///
+    /// A head written once its hold has passed (the sealing thread's case) leaves memory at once. One
+    /// written sooner (a checkpoint in the first minutes of the hour) stays until then as the chunk
+    /// just written, in an array of its exact size, so reads keep finding it in memory.
     @discardableResult
-    func writeSealedSlice(limit: Int) throws -> Int {
+    func writeSealedSlice(limit: Int, dueOnly: Bool = false) throws -> Int {
         let (taken, start, end) = state.withLock { s -> ([(UInt64, PendingChunk)], Int, Int) in
             var taken: [(UInt64, PendingChunk)] = []
+            if dueOnly && s.seals.writeDue > s.dataClock { return (taken, s.seals.written, s.seals.written) }
             var i = s.seals.written
             while i < s.seals.ids.count && taken.count < limit {
                 let id = UInt64(s.seals.ids[i])
@@ -56,59 +63,45 @@ extension RocksMetricStore {
             return (taken, s.seals.written, i)
         }
         guard end > start else { return 0 }
-        let encoded = try taken.map { id, p in
-            let chunk = try Chunk(p.builder.bytes())
-            return (id, p, chunk, try Self.readTail(of: chunk, hold: options.sealedHold))
-        }
+        let encoded = try taken.map { id, p in (id, p, try Chunk(p.builder.bytes())) }
         try state.withLock { s in
             let batch = RocksWriteBatch()
             var written: [Int] = []
-            for (k, (id, p, chunk, _)) in encoded.enumerated() {
+            for (k, (id, p, chunk)) in encoded.enumerated() {
                 guard case .pending(let now) = s.heads[Int(id) - 1].sealed, now === p else { continue }
                 batch.put(MetricKey.chunk(id, maxT: chunk.header.maxT), chunk.encoded)
                 written.append(k)
             }
             for k in written {
-                let (id, _, chunk, _) = encoded[k]
-                batch.put(MetricKey.queue(hour: MetricKey.partition(chunk.header.maxT), id: id), [])
+                let (id, _, chunk) = encoded[k]
+                batch.put(MetricKey.queue(hour: MetricKey.partition(chunk.header.maxT), id: id), RollupKeys.queueStamp())
             }
             if !written.isEmpty { try db.write(batch, sync: false) }
             for k in written {
-                let (id, _, chunk, tail) = encoded[k]
-                // Only the tail stays (a 10,000-host fleet's peak RSS: 6.9 GiB keeping every whole
-                // hour, 6.6 GiB keeping tails); a series with no tail has nothing more to serve here.
-                if let tail {
-                    s.heads[Int(id) - 1].sealed = .stored(StoredChunk(tail))
-                    s.heads[Int(id) - 1].sealedClean = false
-                } else {
+                let (id, _, chunk) = encoded[k]
+                let partition = MetricKey.partition(chunk.header.maxT)
+                if partition + options.sealedHold <= s.dataClock {
                     s.heads[Int(id) - 1].forgetSealed()
+                } else {
+                    // Its own `C` key now holds exactly what memory does, so `sealedClean` stands.
+                    s.heads[Int(id) - 1].sealed = .stored(StoredChunk(try Self.exactCopy(chunk)))
                 }
-                s.headClosed(partition: MetricKey.partition(chunk.header.maxT))
+                s.headClosed(partition: partition)
                 s.seals.pending -= 1
             }
             s.seals.written = end
             s.seals.releaseDue = .min
+            if s.seals.written == s.seals.ids.count { s.seals.writeDue = .max }
         }
         return end - start
     }
 
-    /// What a written sealed chunk keeps in memory for reads: its samples in the last `hold` of its
-    /// hour (the chunk itself when all of them lie there; nil when none does). Every window no
-    /// longer than `hold` evaluated within `hold` past the hour then reads memory only.
-    static func readTail(of chunk: Chunk, hold: Int64) throws -> Chunk? {
-        let from = MetricKey.partition(chunk.header.maxT) - hold
-        if chunk.header.maxT <= from { return nil }
-        // Copied into an array of its exact size: the builder's and the encoder's reserve was
-        // most of a small tail.
-        func exact(_ bytes: [UInt8]) throws -> Chunk {
-            try Chunk([UInt8](unsafeUninitializedCapacity: bytes.count) { buffer, count in
-                count = buffer.initialize(fromContentsOf: bytes)
-            })
-        }
-        if chunk.header.minT > from { return try exact(chunk.encoded) }
-        var tail: [Point] = []
-        try chunk.forEach { t, v in if t > from { tail.append(Point(timestamp: t, value: v)) } }
-        return try exact(ChunkCodec.encode(tail))
+    /// `chunk` in an array of its exact size (an encoder's reserve would otherwise stay allocated).
+    static func exactCopy(_ chunk: Chunk) throws -> Chunk {
+        let bytes = chunk.encoded
+        return try Chunk([UInt8](unsafeUninitializedCapacity: bytes.count) { buffer, count in
+            count = buffer.initialize(fromContentsOf: bytes)
+        })
     }
 
     /// Releases written sealed heads whose hold has passed at the newest sample time, up to
@@ -191,7 +184,7 @@ extension RocksMetricStore {
                 // `close` sets `closed` before its checkpoint (which writes what is pending), so
                 // once it is set the database may be gone: touch nothing.
                 guard !state.withLock({ $0.closed }) else { return false }
-                if try writeSealedSlice(limit: Self.sealSlice) > 0 { return true }
+                if try writeSealedSlice(limit: Self.sealSlice, dueOnly: true) > 0 { return true }
                 return releaseSealedSlice(limit: Self.releaseSlice)
             }) ?? false
             guard progressed else { return finishSealing() }

@@ -205,7 +205,7 @@ struct HeadSeries {
     /// The previous hour's head, sealed at the boundary (see `SealedHead`).
     var sealed: SealedHead?
     /// No stored chunk lies in the sealed head's partition, so it alone answers reads there.
-    /// Cleared once it is written: its own chunk then holds what its tail does not.
+    /// Still true once it is written and kept: its own `C` key holds exactly what memory does.
     var sealedClean = false
 
     /// Drops the sealed head from memory (written already, or about to be by the caller).

@@ -1,21 +1,23 @@
-/// A head closed at an hour boundary and kept in memory: whole until it is written as its `C`
-/// key, then its last `TSDBOptions.sealedHold` as a read cache until that long past its hour.
+/// A head closed at an hour boundary and kept in memory until `TSDBOptions.sealedHold` of sample
+/// time past its hour, then written as its `C` key and dropped from memory.
 ///
 /// At an hour boundary every series crosses into a new partition within one collection round.
 /// Writing all those chunks at once (4 M at 10,000 hosts, ~30 s of RocksDB writes under the store
 /// lock) stalled every push for that long; a sealed head is a pointer move instead, and
-/// `RocksMetricStore.writeSealedSlice` writes them in small paced slices. Until the hold passes,
-/// reads of the last minutes (every alarm round's window) find them here instead of seeking
-/// RocksDB once per series.
+/// `RocksMetricStore.writeSealedSlice` writes them in small paced slices once the hold has passed.
+/// Until then reads of the last minutes (every alarm round's window) find them here instead of
+/// seeking RocksDB once per series. Writing only then costs no memory beyond the heads the
+/// process already held: keeping a re-encoded tail of each written head for the hold instead
+/// added ~300 MiB per million series at the boundary (`StratusBench hour-cut`).
 ///
 /// Invariant (kept by `RocksMetricStore.dropSealed`): while a series has a sealed head, it also
-/// has a head, and no stored chunk holds a sample at or after the sealed head's first (a tail's
-/// first, once written), other than the sealed head's own `C` key.
+/// has a head, and no stored chunk holds a sample at or after the sealed head's first, other than
+/// the sealed head's own `C` key.
 enum SealedHead: Sendable {
     /// Not in RocksDB yet: its samples are durable in the WAL (and the last checkpoint's `H`).
     case pending(PendingChunk)
-    /// Written as its `C` key; its last `sealedHold` of samples kept for reads
-    /// (`RocksMetricStore.readTail`): `minT` is the tail's, so reads take the rest from RocksDB.
+    /// Written as its `C` key before its hold passed (a checkpoint writes what is pending): the
+    /// chunk written, kept for reads until the hold passes.
     case stored(StoredChunk)
 
     var minT: Int64 {
@@ -63,7 +65,7 @@ final class PendingChunk: Sendable {
     init(_ builder: consuming ChunkBuilder) { self.builder = builder }
 }
 
-/// A sealed head written to RocksDB: the tail of the chunk it was written as.
+/// A sealed head written to RocksDB: the chunk it was written as.
 final class StoredChunk: Sendable {
     let chunk: Chunk
     init(_ chunk: Chunk) { self.chunk = chunk }
@@ -84,9 +86,12 @@ struct SealQueue {
     /// When the oldest written entry's hold ends, in sample time (`.min` = not known: look; `.max`
     /// = nothing written to release).
     var releaseDue: Int64 = .max
+    /// When (sample time) the oldest pending sealed head is due to be written by the sealing thread:
+    /// its hour's end plus `sealedHold` (`.max` = none pending). Until then reads find it in memory.
+    var writeDue: Int64 = .max
 
-    /// Whether the sealing thread has work: something to write, or a release that is due at `clock`.
+    /// Whether the sealing thread has work at `clock`: a write or a release that is due.
     func hasWork(clock: Int64) -> Bool {
-        written < ids.count || (released < written && clock >= releaseDue)
+        (written < ids.count && clock >= writeDue) || (released < written && clock >= releaseDue)
     }
 }

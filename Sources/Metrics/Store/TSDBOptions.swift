@@ -14,6 +14,15 @@ public struct TSDBOptions: Sendable {
     public var maxLabelValueLength: Int = 2_048
     /// Most samples in one chunk (a head is cut when it holds this many).
     public var maxChunkSamples: Int = 360
+    /// How often (ms) a live head is cut inside its hour, at a time of its own (a per-series phase,
+    /// so a fleet's cuts spread evenly over the rounds instead of landing in one); 0 = heads are cut
+    /// only at `maxChunkSamples` and sealed at hour ends (one chunk per series-hour: the least disk,
+    /// for bulk loads). A head is cut at the first of its series' cut times at least half an
+    /// interval after its first sample, once it holds `RocksMetricStore.minIntervalCutSamples`
+    /// (so a series sampled every minute or slower keeps hour chunks). At 10,000 hosts every
+    /// head holding its whole hour until the boundary was ~2.5 GiB of a 6 GiB budget by :59; with
+    /// 20 minutes a head holds 10 minutes of samples on average. `stratus serve` uses 20 minutes.
+    public var headCutInterval: Int64 = 0
     /// A checkpoint runs when the WAL has grown by this many bytes since the last one …
     /// (A checkpoint rewrites every changed head: at 4 million series ~400 MB of RocksDB writes
     /// plus their compaction, so at 400 k samples/s 256 MiB made it run every minute and cost
@@ -22,10 +31,10 @@ public struct TSDBOptions: Sendable {
     /// … or this long (ms) after the last one (checked in `maintain`).
     public var checkpointInterval: Int64 = 300_000
     /// How long (ms of sample time) past its hour a head sealed at the boundary stays in memory
-    /// after it is written, and how much of its hour's end it keeps (its tail): windows up to this
-    /// long in the first minutes (alarm rounds) read memory instead of RocksDB. Longer holds cost
-    /// memory (the tail per series) and help longer windows.
-    public var sealedHold: Int64 = 600_000
+    /// before the sealing thread writes it (and drops it): windows up to this long in the first
+    /// minutes (alarm rounds) read memory instead of RocksDB. Five minutes is the built-in alarms'
+    /// period; a longer hold keeps the old hour's heads in memory longer.
+    public var sealedHold: Int64 = 300_000
 
     public init() {}
 }

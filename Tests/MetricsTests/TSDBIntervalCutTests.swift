@@ -1,0 +1,150 @@
+import Foundation
+import Testing
+@testable import StratusMetrics
+
+/// Heads cut inside their hour at a per-series time (`TSDBOptions.headCutInterval`) on a real
+/// RocksDB store: the cuts of a fleet spread over the rounds, a series sampled every minute keeps
+/// hour chunks, reads agree throughout, the hour's rollups are built although an interval cut
+/// queues none, and a reopened store has every sample.
+@Suite struct TSDBIntervalCutTests {
+    static let hour: Int64 = 3_600_000
+    static let start = 10 * hour
+    static let interval: Int64 = 1_200_000
+
+    static var options: TSDBOptions {
+        var o = TSDBOptions.keepForever
+        o.headCutInterval = interval
+        return o
+    }
+
+    static func labels(_ i: Int) -> Labels { testLabels("cut", ["s": "\(i)"]) }
+
+    static func value(_ i: Int, _ t: Int64) -> Double { Double((i * 7_919 + Int(t / 10_000) * 104_729) % 10_000) / 100 }
+
+    /// Every chunk of series `i` in RocksDB: (minT, maxT, count).
+    static func chunks(_ store: RocksMetricStore, _ i: Int) throws -> [(minT: Int64, maxT: Int64, count: Int)] {
+        let id = try store.seriesRef(for: labels(i)).id
+        var out: [(Int64, Int64, Int)] = []
+        try store.forEachChunk(id, from: 0, to: .max) { out.append(($0.header.minT, $0.header.maxT, $0.header.count)) }
+        return out
+    }
+
+    @Test func aFleetsCutsSpreadOverTheRoundsAndReadsAgree() async throws {
+        try await withTSDBTempDirectory { dir in
+            let n = 240
+            let end = Self.start + 2 * Self.hour + 900_000
+            var want: [Int: [Point]] = [:]
+            var store = try RocksMetricStore(path: dir, options: Self.options)
+            // The first hour one round at a time (each push one sample per series, as agents send);
+            // the rest in series-major batches of 30 samples (the append fast path's loop).
+            var t = Self.start + 10_000
+            while t <= Self.start + Self.hour {
+                let batch = (0..<n).map { Sample(labels: Self.labels($0), timestamp: t, value: Self.value($0, t)) }
+                for s in batch { want[Int(s.labels["s"]!)!, default: []].append(Point(timestamp: s.timestamp, value: s.value)) }
+                #expect(try store.writeBlocking(batch).accepted == n)
+                t += 10_000
+            }
+            while t <= end {
+                let times = stride(from: t, through: min(end, t + 290_000), by: 10_000).map { $0 }
+                var batch: [Sample] = []
+                for i in 0..<n {
+                    for u in times {
+                        batch.append(Sample(labels: Self.labels(i), timestamp: u, value: Self.value(i, u)))
+                        want[i, default: []].append(Point(timestamp: u, value: Self.value(i, u)))
+                    }
+                }
+                #expect(try store.writeBlocking(batch).accepted == batch.count)
+                t = times.last! + 10_000
+            }
+
+            // Where the heads were cut: no round takes more than a few of the fleet's cuts, and every
+            // chunk that ends inside its hour (an interval cut) holds 60 to 180 samples.
+            var cutsPerRound: [Int64: Int] = [:]
+            for i in 0..<n {
+                for c in try Self.chunks(store, i) where c.maxT % Self.hour != 0 {
+                    cutsPerRound[c.maxT, default: 0] += 1
+                    #expect(c.count >= RocksMetricStore.minIntervalCutSamples && c.count <= 180, "series \(i): a cut chunk of \(c.count) samples")
+                    #expect(c.maxT - c.minT <= 3 * Self.interval / 2, "series \(i): a chunk spans \(c.maxT - c.minT) ms")
+                }
+            }
+            let cuts = cutsPerRound.values.reduce(0, +)
+            #expect(cuts >= 4 * n, "each series cut at least twice an hour in the two full hours: \(cuts)")
+            #expect(cutsPerRound.values.max() ?? 0 <= n / 12, "at most a twelfth of the fleet cut in one round: \(cutsPerRound.values.max() ?? 0)")
+            #expect(cutsPerRound.count >= 60, "the cuts land in many rounds: \(cutsPerRound.count)")
+
+            func expectReads(_ store: RocksMetricStore, _ comment: String) throws {
+                let windows: [(Int64, Int64)] = [(0, .max), (end - 300_000, end), (Self.start + Self.hour - 300_000, Self.start + Self.hour + 300_000),
+                                                 (Self.start + 1_500_000, Self.start + 2_700_000)]
+                for (from, to) in windows {
+                    let got = try store.selectBlocking([.equal(Labels.nameKey, "test::cut")], from: from, to: to)
+                    #expect(got.count == n, "\(comment): series in [\(from), \(to)]")
+                    for s in got {
+                        let i = Int(s.labels["s"]!)!
+                        #expect(s.points == want[i]!.filter { $0.timestamp >= from && $0.timestamp <= to }, "\(comment): series \(i) in [\(from), \(to)]")
+                    }
+                    let aggregates = try store.aggregateSeriesBlocking([.equal(Labels.nameKey, "test::cut")], from: from, to: to)
+                    var expected = 0
+                    for points in want.values { expected += points.filter { $0.timestamp >= from && $0.timestamp <= to }.count }
+                    let counted: Int = aggregates.aggregates.map(\.count).reduce(0, +)
+                    #expect(counted == expected, "\(comment): aggregated samples in [\(from), \(to)]")
+                }
+            }
+            try expectReads(store, "live")
+
+            // The two whole hours' rollups, although interval cuts queued none: the hour's sealed head queued it.
+            try store.maintenanceLock.withLock { _ in try store.writeAllSealed(paced: false) }
+            _ = try store.maintain(now: end)
+            for i in stride(from: 0, to: n, by: 37) {
+                let id = try store.seriesRef(for: Self.labels(i)).id
+                let hours = try store.rollups.buckets(seriesID: id, resolution: .hour, from: Self.start, to: Self.start + 2 * Self.hour)
+                #expect(hours.map(\.aggregate.count) == [360, 360], "series \(i): hour rollups")
+                let firstHourSum: Double = want[i]!.filter { $0.timestamp <= Self.start + Self.hour }.map(\.value).reduce(0, +)
+                #expect(abs((hours.first?.aggregate.sum ?? 0) - firstHourSum) < 1e-6, "series \(i): the first hour's sum")
+            }
+
+            store.close()
+            store = try RocksMetricStore(path: dir, options: Self.options)
+            defer { store.close() }
+            try expectReads(store, "reopened")
+        }
+    }
+
+    @Test func aSeriesSampledEveryMinuteKeepsHourChunks() async throws {
+        try await withTSDBTempDirectory { dir in
+            let store = try RocksMetricStore(path: dir, options: Self.options)
+            defer { store.close() }
+            for minute in 1...150 {
+                let t = Self.start + Int64(minute) * 60_000
+                #expect(try store.writeBlocking([Sample(labels: Self.labels(0), timestamp: t, value: Double(minute))]).accepted == 1)
+            }
+            try store.maintenanceLock.withLock { _ in try store.writeAllSealed(paced: false) }
+            let chunks = try Self.chunks(store, 0)
+            #expect(chunks.map(\.count) == [60, 60], "one chunk per ended hour: \(chunks)")
+        }
+    }
+
+    @Test func cutTimesFollowTheSeriesPhase() throws {
+        try withTemporaryStore(Self.options) { store in
+            for id: UInt64 in [1, 2, 3, 99, 1 << 40] {
+                let a = store.intervalCutTime(id, minT: Self.start + 10_000)
+                #expect(a >= Self.start + 10_000 + Self.interval / 2 && a < Self.start + 10_000 + 3 * Self.interval / 2)
+                // Same phase for every head of the series; a later head's cut is a whole number of intervals later.
+                let b = store.intervalCutTime(id, minT: a + 10_000)
+                #expect((b - a) % Self.interval == 0 && b > a)
+            }
+            #expect(Set([1, 2, 3, 4, 5, 6, 7, 8].map { store.intervalCutTime(UInt64($0), minT: Self.start) }).count > 4, "phases differ by series")
+        }
+        var off = TSDBOptions.keepForever
+        off.headCutInterval = 0
+        try withTemporaryStore(off) { #expect($0.intervalCutTime(1, minT: Self.start) == .max) }
+    }
+
+    /// Opens a store in a fresh temporary directory for `body`.
+    func withTemporaryStore(_ options: TSDBOptions, _ body: (RocksMetricStore) throws -> Void) throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("stratus-cut-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let store = try RocksMetricStore(path: dir, options: options)
+        defer { store.close() }
+        try body(store)
+    }
+}
