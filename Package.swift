@@ -33,6 +33,7 @@ let package = Package(
         .systemLibrary(name: "CRocksDB", pkgConfig: "rocksdb", providers: [.apt(["librocksdb-dev"])]),
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CMalloc"),
 
         // MARK: Safe Swift wrappers over C handles shared by several modules
         .target(
@@ -111,7 +112,7 @@ let package = Package(
         .executableTarget(
             name: "stratus",
             dependencies: [
-                "Control", "StratusMetrics", "Web", "Libvirt", "Agent", "Alarms",
+                "Control", "StratusMetrics", "Web", "Libvirt", "Agent", "Alarms", "CMalloc",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -126,7 +127,7 @@ let package = Package(
         .executableTarget(
             name: "StratusBench",
             dependencies: [
-                "Control", "StratusMetrics", "Web", "Alarms",
+                "Control", "StratusMetrics", "Web", "Alarms", "CMalloc",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
