@@ -57,21 +57,6 @@ import Testing
                 t = times.last! + 10_000
             }
 
-            // Where the heads were cut: no round takes more than a few of the fleet's cuts, and every
-            // chunk that ends inside its hour (an interval cut) holds 60 to 180 samples.
-            var cutsPerRound: [Int64: Int] = [:]
-            for i in 0..<n {
-                for c in try Self.chunks(store, i) where c.maxT % Self.hour != 0 {
-                    cutsPerRound[c.maxT, default: 0] += 1
-                    #expect(c.count >= RocksMetricStore.minIntervalCutSamples && c.count <= 180, "series \(i): a cut chunk of \(c.count) samples")
-                    #expect(c.maxT - c.minT <= 3 * Self.interval / 2, "series \(i): a chunk spans \(c.maxT - c.minT) ms")
-                }
-            }
-            let cuts = cutsPerRound.values.reduce(0, +)
-            #expect(cuts >= 4 * n, "each series cut at least twice an hour in the two full hours: \(cuts)")
-            #expect(cutsPerRound.values.max() ?? 0 <= n / 12, "at most a twelfth of the fleet cut in one round: \(cutsPerRound.values.max() ?? 0)")
-            #expect(cutsPerRound.count >= 60, "the cuts land in many rounds: \(cutsPerRound.count)")
-
             func expectReads(_ store: RocksMetricStore, _ comment: String) throws {
                 let windows: [(Int64, Int64)] = [(0, .max), (end - 300_000, end), (Self.start + Self.hour - 300_000, Self.start + Self.hour + 300_000),
                                                  (Self.start + 1_500_000, Self.start + 2_700_000)]
@@ -89,10 +74,37 @@ import Testing
                     #expect(counted == expected, "\(comment): aggregated samples in [\(from), \(to)]")
                 }
             }
-            try expectReads(store, "live")
+            // A cut head is sealed: windows reaching back over the cut read it from memory until
+            // `sealedHold` past its last sample, then the sealing thread writes it (without a `Q` entry).
+            let held = store.state.withLock { s in s.heads.filter { if case .pending(let p) = $0.sealed { return !p.queue } else { return false } }.count }
+            #expect(held > 0 && held < n, "some series hold an interval cut in memory: \(held)")
+            try expectReads(store, "live, cuts held")
+            try store.maintenanceLock.withLock { _ in try store.writeAllSealed(paced: false) }
+            var openHourQueued = 0
+            try store.db.scan(prefix: [MetricKey.queuePrefix]) { k, _ in
+                if RollupKeys.int64(k, at: 1) == Self.start + 3 * Self.hour { openHourQueued += 1 }
+                return true
+            }
+            #expect(openHourQueued == 0, "no rollup entry for the hour still open")
+
+            // Where the heads were cut: no round takes more than a few of the fleet's cuts, and every
+            // chunk that ends inside its hour (an interval cut) holds 60 to 180 samples.
+            var cutsPerRound: [Int64: Int] = [:]
+            for i in 0..<n {
+                for c in try Self.chunks(store, i) where c.maxT % Self.hour != 0 {
+                    cutsPerRound[c.maxT, default: 0] += 1
+                    #expect(c.count >= RocksMetricStore.minIntervalCutSamples && c.count <= 180, "series \(i): a cut chunk of \(c.count) samples")
+                    #expect(c.maxT - c.minT <= 3 * Self.interval / 2, "series \(i): a chunk spans \(c.maxT - c.minT) ms")
+                }
+            }
+            let cuts = cutsPerRound.values.reduce(0, +)
+            #expect(cuts >= 4 * n, "each series cut at least twice an hour in the two full hours: \(cuts)")
+            #expect(cutsPerRound.values.max() ?? 0 <= n / 12, "at most a twelfth of the fleet cut in one round: \(cutsPerRound.values.max() ?? 0)")
+            #expect(cutsPerRound.count >= 60, "the cuts land in many rounds: \(cutsPerRound.count)")
+
+            try expectReads(store, "written")
 
             // The two whole hours' rollups, although interval cuts queued none: the hour's sealed head queued it.
-            try store.maintenanceLock.withLock { _ in try store.writeAllSealed(paced: false) }
             _ = try store.maintain(now: end)
             for i in stride(from: 0, to: n, by: 37) {
                 let id = try store.seriesRef(for: Self.labels(i)).id
@@ -132,11 +144,23 @@ import Testing
                 let b = store.intervalCutTime(id, minT: a + 10_000)
                 #expect((b - a) % Self.interval == 0 && b > a)
             }
-            #expect(Set([1, 2, 3, 4, 5, 6, 7, 8].map { store.intervalCutTime(UInt64($0), minT: Self.start) }).count > 4, "phases differ by series")
+            #expect(Set([1, 2, 3, 4, 5, 6, 7, 8].map { store.intervalCutTime(UInt64($0), minT: Self.start + 10_000) }).count > 4, "phases differ by series")
+            // No cut in the last `sealedHold` of the hour: the head runs to its end.
+            #expect(store.intervalCutTime(1, minT: Self.start + Self.hour - 900_000) == .max)
         }
         var off = TSDBOptions.keepForever
         off.headCutInterval = 0
         try withTemporaryStore(off) { #expect($0.intervalCutTime(1, minT: Self.start) == .max) }
+    }
+
+    /// With interval cuts the seal queue never empties; released entries are dropped from its front.
+    @Test func theSealQueueDropsReleasedEntriesOnceTheyAreMost() {
+        var q = SealQueue(ids: (0..<100_000).map(UInt32.init), written: 90_000, released: 70_000, pending: 10_000)
+        q.dropReleasedPrefix()
+        #expect(q.ids.count == 30_000 && q.ids.first == 70_000 && q.written == 20_000 && q.released == 0)
+        q.released = 10_000
+        q.dropReleasedPrefix()
+        #expect(q.ids.count == 30_000 && q.released == 10_000, "a few released entries stay until they are many")
     }
 
     /// Opens a store in a fresh temporary directory for `body`.

@@ -157,7 +157,7 @@ public struct TSDBStats: Sendable, Equatable {
     /// Samples refused since the store opened, by reason.
     public var rejectedSamples: [SampleRejection.Reason: Int]
     /// Heads sealed at an hour boundary and not yet written to disk (their samples are in the
-    /// write-ahead log); drains within a minute or two after each hour.
+    /// write-ahead log); written from `TSDBOptions.sealedHold` (5 min) past each hour on.
     public var sealedHeadsPending: Int = 0
 
     public init(

@@ -335,11 +335,11 @@ extension RocksMetricStore {
                     startHead(slot, t, v, &s)
                 } else if s.heads[slot].builder!.count >= Self.minIntervalCutSamples,
                           t > intervalCutTime(id, minT: s.heads[slot].builder!.minT) {
-                    // The series' own cut time (`headCutInterval`). Its hour is still open: the write
-                    // of its last head there queues the hour's rollups, so this cut does not.
-                    dropSealed(id, &s, &ctx)
+                    // The series' own cut time (`headCutInterval`): sealed like an hour's end, so
+                    // windows reaching back over the cut read memory until the hold passes. Its hour
+                    // is still open: the write of its last head there queues the hour's rollups.
                     let b = s.heads[slot].builder.take()!
-                    cut(id, b, &s, &ctx, replaced: true, queue: false)
+                    seal(id, b, clean: s.heads[slot].partitionClean, queue: false, &s, &ctx)
                     startHead(slot, t, v, &s)
                 } else {
                     s.heads[slot].builder!.append(t, v)
@@ -366,7 +366,9 @@ extension RocksMetricStore {
 
     /// The time after which series `id`'s head starting at `minT` is cut (`headCutInterval`): the
     /// first of the series' cut times (every interval, at a phase from its id) at least half an
-    /// interval after `minT`; `.max` when interval cuts are off.
+    /// interval after `minT`; `.max` when interval cuts are off, or when that time falls in the
+    /// last `sealedHold` of the head's hour (the head then runs to the hour's end: a cut sealed
+    /// there would still be held when the hour's own seal comes, and be written in that round).
     @inline(__always)
     func intervalCutTime(_ id: UInt64, minT: Int64) -> Int64 {
         let interval = options.headCutInterval
@@ -375,7 +377,8 @@ extension RocksMetricStore {
         let earliest = minT + interval / 2
         // The first t ≡ phase (mod interval) at or after `earliest` (floor division: times may be negative).
         let r = ((earliest - phase) % interval + interval) % interval
-        return r == 0 ? earliest : earliest + interval - r
+        let cut = r == 0 ? earliest : earliest + interval - r
+        return cut >= MetricKey.partition(minT) - options.sealedHold ? .max : cut
     }
 
     private func startHead(_ slot: Int, _ t: Int64, _ v: Double, _ s: inout EngineState) {
@@ -393,13 +396,10 @@ extension RocksMetricStore {
     /// new head replaces the same way). If the process dies before that checkpoint, recovery drops
     /// the old `H` (a stored chunk covers it) or, when the chunk was not written yet, loads it and
     /// the WAL replay cuts it again into the same `C` key.
-    ///
-    /// `queue: false` (an interval cut, `headCutInterval`): no `Q` entry, because the new head in the
-    /// same, still open, partition queues it when it is written (sealed, cut or closed).
-    func cut(_ id: UInt64, _ b: ChunkBuilder, _ s: inout EngineState, _ ctx: inout IngestContext, replaced: Bool = false, queue: Bool = true) {
+    func cut(_ id: UInt64, _ b: ChunkBuilder, _ s: inout EngineState, _ ctx: inout IngestContext, replaced: Bool = false) {
         let partition = MetricKey.partition(b.maxT)
         ctx.chunkPuts.append((MetricKey.chunk(id, maxT: b.maxT), b.bytes()))
-        if queue { ctx.queueKeys.append(MetricKey.queue(hour: partition, id: id)) }
+        ctx.queueKeys.append(MetricKey.queue(hour: partition, id: id))
         if !replaced { ctx.headDeletes.append(MetricKey.head(id)) }
         s.heads[Int(id) - 1].builder = nil
         s.headClosed(partition: partition)

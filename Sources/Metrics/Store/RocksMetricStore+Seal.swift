@@ -13,16 +13,18 @@ extension RocksMetricStore {
     static let sealSettle = 1.0
     static let sealSettleLimit = 30.0
 
-    /// Seals head `b` of series `id` (crossing into a new partition; the caller starts the new
-    /// head). `clean`: no stored chunk lies in `b`'s partition.
-    func seal(_ id: UInt64, _ b: consuming ChunkBuilder, clean: Bool, _ s: inout EngineState, _ ctx: inout IngestContext) {
+    /// Seals head `b` of series `id` (crossing into a new partition, or an interval cut; the caller
+    /// starts the new head). `clean`: no stored chunk lies in `b`'s partition. `queue`: its write
+    /// puts its hour's `Q` entry (not for an interval cut, whose hour is still open).
+    func seal(_ id: UInt64, _ b: consuming ChunkBuilder, clean: Bool, queue: Bool = true, _ s: inout EngineState, _ ctx: inout IngestContext) {
         let slot = Int(id) - 1
         dropSealed(id, &s, &ctx)
-        s.heads[slot].sealed = .pending(PendingChunk(b))
+        let pending = PendingChunk(b, queue: queue)
+        s.heads[slot].sealed = .pending(pending)
         s.heads[slot].sealedClean = clean
         s.seals.ids.append(UInt32(id))
         s.seals.pending += 1
-        s.seals.writeDue = min(s.seals.writeDue, MetricKey.partition(s.heads[slot].sealed!.maxT) + options.sealedHold)
+        s.seals.writeDue = min(s.seals.writeDue, pending.builder.maxT + options.sealedHold)
     }
 
     /// Removes series `id`'s sealed head; a pending one is queued in `ctx` as a closed chunk first.
@@ -35,14 +37,15 @@ extension RocksMetricStore {
         guard case .pending(let p) = sealed else { return }
         let partition = MetricKey.partition(p.builder.maxT)
         ctx.chunkPuts.append((MetricKey.chunk(id, maxT: p.builder.maxT), p.builder.bytes()))
-        ctx.queueKeys.append(MetricKey.queue(hour: partition, id: id))
+        if p.queue { ctx.queueKeys.append(MetricKey.queue(hour: partition, id: id)) }
+        if s.heads[slot].builder.map({ MetricKey.partition($0.maxT) == partition }) ?? false { s.heads[slot].partitionClean = false }
         s.headClosed(partition: partition)
         s.seals.pending -= 1
     }
 
     /// Writes up to `limit` pending sealed heads as `C` (+ `Q`) keys, oldest sealed first; returns
     /// how many queue entries it went through (0 = nothing left to write, or with `dueOnly` nothing
-    /// due yet: `SealQueue.writeDue`). The caller holds `maintenanceLock`. Heads are copied under
+    /// due yet: `sealedHold` past a head's last sample). The caller holds `maintenanceLock`. Heads are copied under
     /// the state lock, encoded outside it, and written under it (only those still pending, so a drop
     /// meanwhile wins).
     ///
@@ -57,7 +60,14 @@ extension RocksMetricStore {
             var i = s.seals.written
             while i < s.seals.ids.count && taken.count < limit {
                 let id = UInt64(s.seals.ids[i])
-                if case .pending(let p) = s.heads[Int(id) - 1].sealed { taken.append((id, p)) }
+                if case .pending(let p) = s.heads[Int(id) - 1].sealed {
+                    // Entries are in sealing order, so the due times mostly ascend: stop at the first not due.
+                    if dueOnly && p.builder.maxT + options.sealedHold > s.dataClock {
+                        s.seals.writeDue = p.builder.maxT + options.sealedHold
+                        break
+                    }
+                    taken.append((id, p))
+                }
                 i += 1
             }
             return (taken, s.seals.written, i)
@@ -72,7 +82,7 @@ extension RocksMetricStore {
                 batch.put(MetricKey.chunk(id, maxT: chunk.header.maxT), chunk.encoded)
                 written.append(k)
             }
-            for k in written {
+            for k in written where encoded[k].1.queue {
                 let (id, _, chunk) = encoded[k]
                 batch.put(MetricKey.queue(hour: MetricKey.partition(chunk.header.maxT), id: id), RollupKeys.queueStamp())
             }
@@ -80,7 +90,11 @@ extension RocksMetricStore {
             for k in written {
                 let (id, _, chunk) = encoded[k]
                 let partition = MetricKey.partition(chunk.header.maxT)
-                if partition + options.sealedHold <= s.dataClock {
+                // An interval cut's head is in the same hour: it is no longer alone there.
+                if s.heads[Int(id) - 1].builder.map({ MetricKey.partition($0.maxT) == partition }) ?? false {
+                    s.heads[Int(id) - 1].partitionClean = false
+                }
+                if chunk.header.maxT + options.sealedHold <= s.dataClock {
                     s.heads[Int(id) - 1].forgetSealed()
                 } else {
                     // Its own `C` key now holds exactly what memory does, so `sealedClean` stands.
@@ -91,7 +105,14 @@ extension RocksMetricStore {
             }
             s.seals.written = end
             s.seals.releaseDue = .min
-            if s.seals.written == s.seals.ids.count { s.seals.writeDue = .max }
+            // The next pending entry's due time (entries before `end` are all written or dropped).
+            s.seals.writeDue = .max
+            for i in end..<s.seals.ids.count {
+                if case .pending(let p) = s.heads[Int(s.seals.ids[i]) - 1].sealed {
+                    s.seals.writeDue = p.builder.maxT + options.sealedHold
+                    break
+                }
+            }
         }
         return end - start
     }
@@ -114,7 +135,7 @@ extension RocksMetricStore {
             while s.seals.released < s.seals.written && n < limit {
                 let id = Int(s.seals.ids[s.seals.released])
                 if case .stored(let c) = s.heads[id - 1].sealed {
-                    let due = MetricKey.partition(c.chunk.header.maxT) + options.sealedHold
+                    let due = c.chunk.header.maxT + options.sealedHold
                     guard due <= s.dataClock else {
                         s.seals.releaseDue = due
                         return n > 0
@@ -130,6 +151,7 @@ extension RocksMetricStore {
             } else if s.seals.released == s.seals.written {
                 s.seals.releaseDue = .max
             }
+            s.seals.dropReleasedPrefix()
             return n > 0
         }
     }

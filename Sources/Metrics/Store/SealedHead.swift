@@ -1,5 +1,6 @@
 /// A head closed at an hour boundary and kept in memory until `TSDBOptions.sealedHold` of sample
-/// time past its hour, then written as its `C` key and dropped from memory.
+/// time past its last sample, then written as its `C` key and dropped from memory. An interval cut
+/// (`TSDBOptions.headCutInterval`) seals the head it cuts the same way.
 ///
 /// At an hour boundary every series crosses into a new partition within one collection round.
 /// Writing all those chunks at once (4 M at 10,000 hosts, ~30 s of RocksDB writes under the store
@@ -62,7 +63,12 @@ enum SealedHead: Sendable {
 /// A sealed head not yet written (a box, so `HeadSeries` grows by one pointer, not a builder).
 final class PendingChunk: Sendable {
     let builder: ChunkBuilder
-    init(_ builder: consuming ChunkBuilder) { self.builder = builder }
+    /// Its write puts its hour's `Q` entry (false for an interval cut: its hour is still open).
+    let queue: Bool
+    init(_ builder: consuming ChunkBuilder, queue: Bool = true) {
+        self.builder = builder
+        self.queue = queue
+    }
 }
 
 /// A sealed head written to RocksDB: the chunk it was written as.
@@ -89,6 +95,16 @@ struct SealQueue {
     /// When (sample time) the oldest pending sealed head is due to be written by the sealing thread:
     /// its hour's end plus `sealedHold` (`.max` = none pending). Until then reads find it in memory.
     var writeDue: Int64 = .max
+
+    /// Forgets the entries already released once they are many and most of the queue: with
+    /// interval cuts (`headCutInterval`) heads are sealed every round, so the queue never empties
+    /// and would otherwise grow by every seal.
+    mutating func dropReleasedPrefix() {
+        guard released >= 65_536, released * 2 >= ids.count else { return }
+        ids.removeFirst(released)
+        written -= released
+        released = 0
+    }
 
     /// Whether the sealing thread has work at `clock`: a write or a release that is due.
     func hasWork(clock: Int64) -> Bool {
