@@ -9,9 +9,11 @@ import Glibc
 /// is not reused by a thread allocating from another: at 10,000 hosts the process held 83
 /// anonymous mappings over 20 MiB. One arena per core (at least two) lets the next heads reuse it.
 enum MallocArenas {
-    /// Caps the arenas; call before the server starts its threads. No-op off glibc.
+    /// Caps the arenas; call before the server starts its threads. No-op off glibc, and when the
+    /// operator set `MALLOC_ARENA_MAX` (glibc applied it already).
     static func limitToCores() {
         #if canImport(Glibc)
+        guard getenv("MALLOC_ARENA_MAX") == nil else { return }
         let cores = Int32(truncatingIfNeeded: sysconf(Int32(_SC_NPROCESSORS_ONLN)))
         _ = mallopt(stratus_m_arena_max, max(2, min(cores, 64)))
         #endif

@@ -48,6 +48,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "A YAML config file. [default: ./stratus.yaml when present]")
     var config: String?
 
+    @Option(name: .long, help: "Minutes between the metric store's cuts of each series' in-memory chunk inside its hour, each series at its own time; 0 = only at hour ends (fewer chunks, but every series holds up to its whole hour in memory) (env STRATUS_HEAD_CUT_MINUTES). [default: 20]")
+    var headCutMinutes: Int?
+
     @Option(name: .long, help: "Seconds between alarm evaluation rounds (env STRATUS_ALARM_INTERVAL). [default: 10]")
     var alarmInterval: Int?
 
@@ -57,12 +60,12 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "How long alarm history and delivered or failed notifications are kept before hourly pruning, e.g. 72h, 30d, 365d (env STRATUS_ALARM_HISTORY_RETENTION). [default: 30d]")
     var alarmHistoryRetention: String?
 
-    /// The metric store's options for a live fleet: heads cut every 20 minutes at a per-series
-    /// time (`TSDBOptions.headCutInterval`), so memory holds ~10 minutes of each series, not up to
-    /// its whole hour.
-    static var liveStoreOptions: TSDBOptions {
+    /// The metric store's options for a live fleet: heads cut every `headCutMinutes` (20) at a
+    /// per-series time (`TSDBOptions.headCutInterval`), so memory holds ~10 minutes of each
+    /// series, not up to its whole hour.
+    static func liveStoreOptions(_ config: ServeConfiguration) -> TSDBOptions {
         var o = TSDBOptions()
-        o.headCutInterval = 1_200_000
+        o.headCutInterval = Int64(config.headCutMinutes) * 60_000
         return o
     }
 
@@ -105,6 +108,7 @@ struct ServeCommand: AsyncParsableCommand {
         if let v = interval { c.interval = v }
         if let v = pingInterval { c.pingInterval = v }
         if let v = alarmInterval { c.alarmInterval = v }
+        if let v = headCutMinutes { c.headCutMinutes = v }
         if let v = deliveryMaxAge { c.deliveryMaxAge = v }
         if let v = alarmHistoryRetention { c.alarmHistoryRetention = v }
         try c.validate()
@@ -125,7 +129,7 @@ struct ServeCommand: AsyncParsableCommand {
         let inventory = try SQLiteInventoryStore(path: dataDir.appendingPathComponent("inventory.sqlite").path)
         // Compaction yields to ingest and queries on a busy manager (it never holds the store's lock).
         BackgroundPriority.lowerRocksDBCompaction()
-        let metricStore = try RocksMetricStore(path: dataDir.appendingPathComponent("metrics").path, options: Self.liveStoreOptions)
+        let metricStore = try RocksMetricStore(path: dataDir.appendingPathComponent("metrics").path, options: Self.liveStoreOptions(config))
         let bootstrap = ServeBootstrap(config: config, dataDir: dataDir, inventory: inventory, clock: clock, logger: logger)
         let (password, cluster) = try await bootstrap.ensureAccountsAndTopology()
         let attached = try await bootstrap.attach(hypervisors, cluster: cluster)

@@ -24,6 +24,9 @@ struct ServeConfiguration: Sendable, Equatable {
     var deliveryMaxAge: String?
     /// How long alarm history and finished notifications are kept (`30d`); nil: 30 days.
     var alarmHistoryRetention: String?
+    /// Minutes between the metric store's cuts of a live series' head inside its hour
+    /// (`TSDBOptions.headCutInterval`, each series at its own phase); 0 = only at hour ends.
+    var headCutMinutes = 20
     var adminPassword: String?
 
     /// The YAML file's shape; every key optional.
@@ -39,6 +42,7 @@ struct ServeConfiguration: Sendable, Equatable {
         var alarmInterval: Int?
         var deliveryMaxAge: String?
         var alarmHistoryRetention: String?
+        var headCutMinutes: Int?
     }
 
     mutating func apply(_ f: File) {
@@ -53,11 +57,12 @@ struct ServeConfiguration: Sendable, Equatable {
         if let v = f.alarmInterval { alarmInterval = v }
         if let v = f.deliveryMaxAge { deliveryMaxAge = v }
         if let v = f.alarmHistoryRetention { alarmHistoryRetention = v }
+        if let v = f.headCutMinutes { headCutMinutes = v }
     }
 
     /// Reads `STRATUS_DATA_DIR`, `STRATUS_HOST`, `STRATUS_PORT`, `STRATUS_HYPERVISOR` (comma-separated),
     /// `STRATUS_INTERVAL`, `STRATUS_PING_INTERVAL`, `STRATUS_ALARM_INTERVAL`, `STRATUS_DELIVERY_MAX_AGE`,
-    /// `STRATUS_ALARM_HISTORY_RETENTION`, `STRATUS_ADMIN_PASSWORD`.
+    /// `STRATUS_ALARM_HISTORY_RETENTION`, `STRATUS_HEAD_CUT_MINUTES`, `STRATUS_ADMIN_PASSWORD`.
     mutating func apply(environment env: [String: String]) throws {
         if let v = env["STRATUS_DATA_DIR"], !v.isEmpty { dataDir = v }
         if let v = env["STRATUS_HOST"], !v.isEmpty { host = v }
@@ -80,6 +85,10 @@ struct ServeConfiguration: Sendable, Equatable {
         }
         if let v = env["STRATUS_DELIVERY_MAX_AGE"], !v.isEmpty { deliveryMaxAge = v }
         if let v = env["STRATUS_ALARM_HISTORY_RETENTION"], !v.isEmpty { alarmHistoryRetention = v }
+        if let v = env["STRATUS_HEAD_CUT_MINUTES"], !v.isEmpty {
+            guard let i = Int(v) else { throw StartupError("STRATUS_HEAD_CUT_MINUTES='\(v)' is not a whole number of minutes; use 0 (off) or 10-60") }
+            headCutMinutes = i
+        }
         if let v = env["STRATUS_ADMIN_PASSWORD"], !v.isEmpty { adminPassword = v }
     }
 
@@ -91,7 +100,7 @@ struct ServeConfiguration: Sendable, Equatable {
         do {
             return try YAMLDecoder().decode(File.self, from: text.isEmpty ? "{}" : text)
         } catch {
-            throw StartupError("config file '\(path)' is not valid (\(oneLine(error))); keys: dataDir, host, port, hypervisors, demo, localHost, interval, pingInterval, alarmInterval, deliveryMaxAge, alarmHistoryRetention")
+            throw StartupError("config file '\(path)' is not valid (\(oneLine(error))); keys: dataDir, host, port, hypervisors, demo, localHost, interval, pingInterval, alarmInterval, deliveryMaxAge, alarmHistoryRetention, headCutMinutes")
         }
     }
 
@@ -102,6 +111,9 @@ struct ServeConfiguration: Sendable, Equatable {
         }
         guard (1...3600).contains(pingInterval) else {
             throw StartupError("ping interval \(pingInterval) s is out of range; use 1-3600 seconds (--ping-interval)")
+        }
+        guard headCutMinutes == 0 || (10...60).contains(headCutMinutes) else {
+            throw StartupError("head cut interval \(headCutMinutes) min is out of range; use 0 (cut only at hour ends) or 10-60 minutes (--head-cut-minutes)")
         }
         guard !host.isEmpty else { throw StartupError("the listen address is empty; pass --host 127.0.0.1 or 0.0.0.0") }
     }

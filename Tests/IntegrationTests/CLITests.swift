@@ -89,6 +89,10 @@ import Testing
         try "alarmHistoryRetention: 5m\n".write(to: ranges, atomically: true, encoding: .utf8)
         #expect(errorLine(try StratusProcess.run(["serve", "--config", ranges.path, "--data-dir", dir.appendingPathComponent("d").path]))
             .contains("alarm history retention '5m'"))
+        try "headCutMinutes: 5\n".write(to: ranges, atomically: true, encoding: .utf8)
+        #expect(errorLine(try StratusProcess.run(["serve", "--config", ranges.path])).contains("head cut interval 5 min is out of range; use 0"))
+        #expect(errorLine(try StratusProcess.run(["serve"], env: ["STRATUS_HEAD_CUT_MINUTES": "ten"])).contains("STRATUS_HEAD_CUT_MINUTES='ten'"))
+        #expect(errorLine(try StratusProcess.run(["serve", "--head-cut-minutes", "90"])).contains("head cut interval 90 min is out of range"))
         // A flag still beats the file.
         try "alarmInterval: 0\n".write(to: ranges, atomically: true, encoding: .utf8)
         #expect(errorLine(try StratusProcess.run(["serve", "--config", ranges.path, "--alarm-interval", "7200"]))
