@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import CMalloc
 import StratusMetrics
 
 /// `StratusBench hour-cut`: what an hour boundary costs the ingest path. N series get `rounds`
@@ -18,6 +19,12 @@ struct HourCut: AsyncParsableCommand {
     @Option(help: "The window reads every K-th series (1 = all). A fleet's alarm series lie apart: a VM's CPU series is about one in 17 of its series.")
     var windowEvery = 1
     @Option(help: "Store directory (created; removed by the caller).") var dir: String
+    @Option(help: "Values: 'ramp' (each series steps by 0.01 a round: tiny heads) or 'noisy' (a fresh 0-100 value with two decimals every round, like a busy gauge: ~2 bytes a sample).")
+    var values = "ramp"
+    @Option(help: "The store's sealedHold in minutes (how much of the hour a written sealed head keeps; 0 = none). Default: the store's default.")
+    var holdMinutes: Int?
+    @Option(help: "The store's headCutInterval in minutes (heads cut inside the hour at a per-series time; 0 = off, the store's default; `stratus serve` uses 20).")
+    var cutMinutes = 0
 
     struct Figures: Codable {
         var series: Int
@@ -41,12 +48,34 @@ struct HourCut: AsyncParsableCommand {
         var windowBeforeSeconds: Double
         var windowAfterSeconds: Double
         var windowAfterWrittenSeconds: Double
+        /// Resident memory (MiB): just before the boundary round, just after it, the most seen
+        /// while the sealed heads were written, once written, and once the hold released them;
+        /// the high-water mark at the end; and the store's own count (`memoryFootprint`) before
+        /// the boundary and once released.
+        var rssBeforeMiB: Int64
+        var rssAfterCutMiB: Int64
+        var rssWhileDrainingMaxMiB: Int64
+        var rssDrainedMiB: Int64
+        var rssReleasedMiB: Int64
+        var hwmMiB: Int64
+        var footprintBeforeMiB: Int
+        var footprintReleasedMiB: Int
+        /// Rounds appended after the drain until the hold released every sealed head.
+        var roundsUntilReleased: Int
+        /// Resident memory after `malloc_trim(0)` (glibc gives free pages back) once released, and
+        /// how long that call took.
+        var rssTrimmedMiB: Int64
+        var trimSeconds: Double
     }
 
     func run() async throws {
         var o = benchStoreOptions()
         o.checkpointWALBytes = Int.max
         o.checkpointInterval = .max
+        if let holdMinutes { o.sealedHold = Int64(holdMinutes) * 60_000 }
+        o.headCutInterval = Int64(cutMinutes) * 60_000
+        guard values == "ramp" || values == "noisy" else { throw ValidationError("--values is 'ramp' or 'noisy', not '\(values)'") }
+        let noisy = values == "noisy"
         let store = try RocksMetricStore(path: dir + "/metrics", options: o)
         let n = series, rounds = max(2, rounds), size = max(1, batch), every = max(1, windowEvery)
         let hour: Int64 = 3_600_000
@@ -71,7 +100,10 @@ struct HourCut: AsyncParsableCommand {
             let t0 = Tools.now()
             var b = SampleBatch(capacity: size)
             for (i, ref) in refs.enumerated() {
-                b.append(ref, t, Double((i &* 2_654_435_761 &+ Int(t / 10_000)) % 10_000) / 100)
+                let k = Int(t / 10_000)
+                let mantissa = noisy ? Int((UInt64(bitPattern: Int64(i &* 2_654_435_761 ^ k &* 40_503)) &* 0x9E37_79B9_7F4A_7C15) >> 40) % 10_000
+                                     : (i &* 2_654_435_761 &+ k) % 10_000
+                b.append(ref, t, Double(mantissa) / 100)
                 if b.count == size { b.prepareLog(); _ = try store.append(b); b.removeAll() }
             }
             if !b.isEmpty { b.prepareLog(); _ = try store.append(b) }
@@ -92,8 +124,11 @@ struct HourCut: AsyncParsableCommand {
             return try round(boundary - 10_000)
         }
         let before = try await window(boundary - 10_000)
+        let rssBefore = Tools.procStatus(0, "VmRSS") >> 20, footprintBefore = store.memoryFootprint >> 20
         Tools.log("hour-cut: cutting")
         let cut = try await OffPool.run { try round(boundary + 10_000) }
+        let rssAfterCut = Tools.procStatus(0, "VmRSS") >> 20
+        var rssDrainingMax = rssAfterCut
         Tools.log("hour-cut: window after the cut")
         let after = try await window(boundary + 10_000)
         Tools.log("hour-cut: rounds while the sealed heads are written")
@@ -104,16 +139,37 @@ struct HourCut: AsyncParsableCommand {
             t += 10_000
             let at = t
             drained.append(try await OffPool.run { try round(at) })
+            rssDrainingMax = max(rssDrainingMax, Tools.procStatus(0, "VmRSS") >> 20)
             if drained.count > 10_000 { throw ValidationError("the sealed heads were not written after 10,000 rounds") }
         }
         let drain = Tools.now() - drainStart
         let afterWritten = try await window(t)
+        let rssDrained = Tools.procStatus(0, "VmRSS") >> 20
+        Tools.log("hour-cut: rounds until the hold releases the sealed heads")
+        var roundsUntilReleased = 0
+        while t <= boundary + o.sealedHold + 10_000 {
+            t += 10_000
+            let at = t
+            _ = try await OffPool.run { try round(at) }
+            roundsUntilReleased += 1
+            if roundsUntilReleased > 1_000 { break }
+        }
+        // The sealing thread releases in the background: give it a moment after the last round.
+        try await Task.sleep(for: .seconds(2))
+        let rssReleased = Tools.procStatus(0, "VmRSS") >> 20, footprintReleased = store.memoryFootprint >> 20
+        let trimStart = Tools.now()
+        _ = malloc_trim(0)
+        let trimSeconds = Tools.now() - trimStart, rssTrimmed = Tools.procStatus(0, "VmRSS") >> 20
         let figures = Figures(series: n, samplesPerHead: rounds, batch: size, steadyRoundSeconds: steady, cutRoundSeconds: cut,
                               cutCostPerSeriesMicroseconds: (cut - steady) / Double(n) * 1e6,
                               windowSeries: (n + every - 1) / every, drainSeconds: drain, roundsWhileDraining: drained.count,
                               slowestRoundWhileDrainingSeconds: drained.max() ?? 0,
                               meanRoundWhileDrainingSeconds: drained.isEmpty ? 0 : drained.reduce(0, +) / Double(drained.count),
-                              windowBeforeSeconds: before, windowAfterSeconds: after, windowAfterWrittenSeconds: afterWritten)
+                              windowBeforeSeconds: before, windowAfterSeconds: after, windowAfterWrittenSeconds: afterWritten,
+                              rssBeforeMiB: rssBefore, rssAfterCutMiB: rssAfterCut, rssWhileDrainingMaxMiB: rssDrainingMax,
+                              rssDrainedMiB: rssDrained, rssReleasedMiB: rssReleased, hwmMiB: Tools.procStatus(0, "VmHWM") >> 20,
+                              footprintBeforeMiB: footprintBefore, footprintReleasedMiB: footprintReleased,
+                              roundsUntilReleased: roundsUntilReleased, rssTrimmedMiB: rssTrimmed, trimSeconds: trimSeconds)
         FileHandle.standardOutput.write(try JSONEncoder().encode(figures) + Data("\n".utf8))
         store.close()
     }
