@@ -24,7 +24,7 @@ extension RocksMetricStore {
         s.heads[slot].sealedClean = clean
         s.seals.ids.append(UInt32(id))
         s.seals.pending += 1
-        s.seals.writeDue = min(s.seals.writeDue, pending.builder.maxT + options.sealedHold)
+        s.seals.writeDue = min(s.seals.writeDue, writeDue(pending))
     }
 
     /// Removes series `id`'s sealed head; a pending one is queued in `ctx` as a closed chunk first.
@@ -38,7 +38,7 @@ extension RocksMetricStore {
         let partition = MetricKey.partition(p.builder.maxT)
         ctx.chunkPuts.append((MetricKey.chunk(id, maxT: p.builder.maxT), p.builder.bytes()))
         if p.queue { ctx.queueKeys.append(MetricKey.queue(hour: partition, id: id)) }
-        if s.heads[slot].builder.map({ MetricKey.partition($0.maxT) == partition }) ?? false { s.heads[slot].partitionClean = false }
+        s.heads[slot].chunkStored(inPartition: partition)
         s.headClosed(partition: partition)
         s.seals.pending -= 1
     }
@@ -62,8 +62,8 @@ extension RocksMetricStore {
                 let id = UInt64(s.seals.ids[i])
                 if case .pending(let p) = s.heads[Int(id) - 1].sealed {
                     // Entries are in sealing order, so the due times mostly ascend: stop at the first not due.
-                    if dueOnly && p.builder.maxT + options.sealedHold > s.dataClock {
-                        s.seals.writeDue = p.builder.maxT + options.sealedHold
+                    if dueOnly && writeDue(p) > s.dataClock {
+                        s.seals.writeDue = writeDue(p)
                         break
                     }
                     taken.append((id, p))
@@ -90,10 +90,7 @@ extension RocksMetricStore {
             for k in written {
                 let (id, _, chunk) = encoded[k]
                 let partition = MetricKey.partition(chunk.header.maxT)
-                // An interval cut's head is in the same hour: it is no longer alone there.
-                if s.heads[Int(id) - 1].builder.map({ MetricKey.partition($0.maxT) == partition }) ?? false {
-                    s.heads[Int(id) - 1].partitionClean = false
-                }
+                s.heads[Int(id) - 1].chunkStored(inPartition: partition)
                 if chunk.header.maxT + options.sealedHold <= s.dataClock {
                     s.heads[Int(id) - 1].forgetSealed()
                 } else {
@@ -109,13 +106,16 @@ extension RocksMetricStore {
             s.seals.writeDue = .max
             for i in end..<s.seals.ids.count {
                 if case .pending(let p) = s.heads[Int(s.seals.ids[i]) - 1].sealed {
-                    s.seals.writeDue = p.builder.maxT + options.sealedHold
+                    s.seals.writeDue = writeDue(p)
                     break
                 }
             }
         }
         return end - start
     }
+
+    /// When (sample time) pending sealed head `p` is due to be written: `sealedHold` past its last sample.
+    func writeDue(_ p: PendingChunk) -> Int64 { p.builder.maxT + options.sealedHold }
 
     /// `chunk` in an array of its exact size (an encoder's reserve would otherwise stay allocated).
     static func exactCopy(_ chunk: Chunk) throws -> Chunk {

@@ -208,6 +208,12 @@ struct HeadSeries {
     /// Still true once it is written and kept: its own `C` key holds exactly what memory does.
     var sealedClean = false
 
+    /// A chunk of `partition` was stored (a sealed head written): when the head lies in that
+    /// partition too (an interval cut's), it is no longer alone there.
+    mutating func chunkStored(inPartition partition: Int64) {
+        if let builder, MetricKey.partition(builder.maxT) == partition { partitionClean = false }
+    }
+
     /// Drops the sealed head from memory (written already, or about to be by the caller).
     mutating func forgetSealed() {
         sealed = nil
