@@ -132,7 +132,6 @@ enum V2Keys {
     static func chunk(_ id: UInt64, maxT: Int64) -> [UInt8] { [UInt8(ascii: "C")] + BigEndian.bytes(id) + be(maxT) }
     static func queue(hour: Int64, _ id: UInt64) -> [UInt8] { [UInt8(ascii: "Q")] + be(hour) + BigEndian.bytes(id) }
     static func labels(_ id: UInt64) -> [UInt8] { [UInt8(ascii: "I")] + BigEndian.bytes(id) }
-    static func head(_ id: UInt64) -> [UInt8] { [UInt8(ascii: "H")] + BigEndian.bytes(id) }
     static func hourEnd(_ t: Int64) -> Int64 { (t + 3_599_999) / 3_600_000 * 3_600_000 }
 
     /// Writes `points` (time order, t >= 0) of series `id` as chunks cut at hour partitions and

@@ -6,7 +6,6 @@ import Synchronization
 /// non-negative ms, stored as their u64 bit pattern.
 enum RollupKeys {
     static let chunkPrefix = UInt8(ascii: "C")
-    static let headPrefix = UInt8(ascii: "H")
     static let labelsPrefix = UInt8(ascii: "I")
     static let queuePrefix = UInt8(ascii: "Q")
     static let rollupPrefix = UInt8(ascii: "R")
@@ -19,8 +18,6 @@ enum RollupKeys {
     static func chunks(_ id: UInt64) -> [UInt8] { var k = [chunkPrefix]; append(id, to: &k); return k }
     /// `C` + id + maxT.
     static func chunk(_ id: UInt64, maxT: Int64) -> [UInt8] { var k = chunks(id); append(maxT, to: &k); return k }
-    /// `H` + id.
-    static func head(_ id: UInt64) -> [UInt8] { var k = [headPrefix]; append(id, to: &k); return k }
     /// `Q` + hour + id.
     static func queue(hour: Int64, series id: UInt64) -> [UInt8] {
         var k = [queuePrefix]; append(hour, to: &k); append(id, to: &k); return k

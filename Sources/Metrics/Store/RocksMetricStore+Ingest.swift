@@ -216,10 +216,7 @@ extension RocksMetricStore {
                             room -= 1
                             k += 1
                         }
-                        if k > i {
-                            s.heads[slot].dirty = true
-                            if last > s.heads[slot].newest { s.heads[slot].newest = last }
-                        }
+                        if k > i, last > s.heads[slot].newest { s.heads[slot].newest = last }
                     }
                     if k == i {
                         try accept(id, ts[i], vs[i], &s, &ctx)
@@ -315,7 +312,6 @@ extension RocksMetricStore {
     func accept(_ id: UInt64, _ t: Int64, _ v: Double, _ s: inout EngineState, _ ctx: inout IngestContext) throws {
         let slot = Int(id) - 1
         if s.heads[slot].newest == .min { s.heads[slot].newest = (try? lookUpNewest(id, near: t)) ?? -1 }
-        s.heads[slot].dirty = true
         if let maxT = s.heads[slot].builder?.maxT {
             if t > maxT {
                 // Never bind the builder to a local on the append path: a second reference makes the
@@ -331,7 +327,7 @@ extension RocksMetricStore {
                     // A split inside the partition leaves a stored chunk in it.
                     dropSealed(id, &s, &ctx)
                     let b = s.heads[slot].builder.take()!
-                    cut(id, b, &s, &ctx, replaced: true)
+                    cut(id, b, &s, &ctx)
                     startHead(slot, t, v, &s)
                 } else if s.heads[slot].builder!.count >= Self.minIntervalCutSamples,
                           t > intervalCutTime(id, minT: s.heads[slot].builder!.minT) {
@@ -389,18 +385,15 @@ extension RocksMetricStore {
         s.headOpened(partition: MetricKey.partition(t))
     }
 
-    /// Queues head `b` of series `id` as a closed chunk (`C` + `Q`, and its `H` removed) and empties the head.
+    /// Queues head `b` of series `id` as a closed chunk (`C` + `Q`) and empties the head.
     ///
-    /// `replaced`: a new head starts at once (the caller's next step), and being dirty it overwrites
-    /// `H` at the next checkpoint, so the delete is skipped (as it is for a sealed head, which the
-    /// new head replaces the same way). If the process dies before that checkpoint, recovery drops
-    /// the old `H` (a stored chunk covers it) or, when the chunk was not written yet, loads it and
-    /// the WAL replay cuts it again into the same `C` key.
-    func cut(_ id: UInt64, _ b: ChunkBuilder, _ s: inout EngineState, _ ctx: inout IngestContext, replaced: Bool = false) {
+    /// If the process dies before the next checkpoint, recovery drops the head the last snapshot
+    /// saved (a stored chunk covers it) or, when the chunk was not written yet, loads it and the
+    /// WAL replay cuts it again into the same `C` key.
+    func cut(_ id: UInt64, _ b: ChunkBuilder, _ s: inout EngineState, _ ctx: inout IngestContext) {
         let partition = MetricKey.partition(b.maxT)
         ctx.chunkPuts.append((MetricKey.chunk(id, maxT: b.maxT), b.bytes()))
         ctx.queueKeys.append(MetricKey.queue(hour: partition, id: id))
-        if !replaced { ctx.headDeletes.append(MetricKey.head(id)) }
         s.heads[Int(id) - 1].builder = nil
         s.headClosed(partition: partition)
     }
@@ -482,18 +475,15 @@ struct IngestContext {
     var chunkPuts: [(key: [UInt8], value: [UInt8])] = []
     /// Rollup queue entries of those chunks.
     var queueKeys: [[UInt8]] = []
-    /// Heads the cuts closed.
-    var headDeletes: [[UInt8]] = []
 
-    /// One write batch with the chunks, then the queue entries, then the head deletions: grouped
+    /// One write batch with the chunks, then the queue entries: grouped
     /// by key kind, so RocksDB's memtable inserts mostly ascend (far cheaper than interleaved).
     /// Keys of different kinds never collide, so the grouping keeps every key's last write. Nil when empty.
     func writeBatch() -> RocksWriteBatch? {
-        guard !chunkPuts.isEmpty || !queueKeys.isEmpty || !headDeletes.isEmpty else { return nil }
+        guard !chunkPuts.isEmpty || !queueKeys.isEmpty else { return nil }
         let batch = RocksWriteBatch()
         for (k, v) in chunkPuts { batch.put(k, v) }
         for k in queueKeys { batch.put(k, RollupKeys.queueStamp()) }
-        for k in headDeletes { batch.delete(k) }
         return batch
     }
     /// Samples older than their series' head, per series, in arrival order.

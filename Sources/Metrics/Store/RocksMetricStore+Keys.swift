@@ -10,7 +10,7 @@
 /// | `I` id(u64 BE) | labels(canonical) |
 /// | `P` name 0x00 value 0x00 id(u64 BE) | empty |
 /// | `C` id(u64 BE) maxT(u64 BE) | closed chunk (ChunkCodec bytes) |
-/// | `H` id(u64 BE) | head chunk as of the last checkpoint |
+/// | `H` id(u64 BE) | head chunk as of a checkpoint (builds before `HeadSnapshot`; deleted on open) |
 /// | `Q` hour(u64 BE) id(u64 BE) | empty: rollups of that hour need rebuilding |
 ///
 /// v1 (Docs/format/metric-store-v1.md) kept one `D` id timestamp → value key per sample; its keys

@@ -48,9 +48,13 @@ extension RocksMetricStore {
         return Int64(bitPattern: BigEndian.uint64(bytes[...]))
     }
 
-    /// The series index from the `I` keys and the heads from the `H` keys. A head that a stored
-    /// chunk already covers (a checkpoint raced a cut) is dropped: the chunk has its samples.
-    static func recoverIndexAndHeads(db: RocksDB, options: TSDBOptions) throws -> EngineState {
+    /// The series index from the `I` keys and the heads from the snapshot of checkpoint `segment`
+    /// (`HeadSnapshot`), or from the `H` keys of a store written before snapshots (`legacyHeads`:
+    /// the caller checkpoints and then deletes them). A head that a stored chunk already covers (a
+    /// checkpoint raced a cut) is dropped: the chunk has its samples. A sealed head the snapshot
+    /// saved is written as its chunk (and `Q` entry) unless a stored chunk covers it already (the
+    /// sealing thread wrote it after the checkpoint, or an out-of-order merge replaced it).
+    static func recoverIndexAndHeads(db: RocksDB, path: String, segment: UInt64) throws -> (state: EngineState, legacyHeads: Bool) {
         var s = EngineState()
         s.oldestSample = try readOldestSample(db)
         try db.scan(prefix: [MetricKey.labelsPrefix]) { key, value in
@@ -62,36 +66,84 @@ extension RocksMetricStore {
         var nextID = s.index.maxID + 1
         if let bytes = try db.get(MetricKey.nextSeriesID), bytes.count == 8 { nextID = max(nextID, BigEndian.uint64(bytes[...])) }
         s.nextID = nextID
-        var stale: [UInt64] = []
-        try db.scan(prefix: [MetricKey.headPrefix]) { key, value in
-            guard key.count == 9 else { throw MetricsError.corrupt(key: MetricKey.hex(key), reason: "a head key is 'H' + 8-byte id") }
-            let id = BigEndian.uint64(key[1...])
-            guard s.index.contains(id) else { stale.append(id); return true }
-            let builder = try ChunkBuilder(reopening: value)
-            guard builder.count > 0 else { stale.append(id); return true }
-            // Chunks from the start of the head's partition on: one ending at or after the head's
-            // first sample makes the head stale; one before it makes the partition unclean.
-            let partitionStart = MetricKey.partition(builder.maxT) - MetricKey.partitionLength
-            let it = try db.makeIterator(
-                lower: MetricKey.chunk(id, maxT: min(partitionStart + 1, builder.minT)), upper: RocksDB.successor(ofPrefix: MetricKey.chunksPrefix(id)))
+        /// The first stored chunk of series `id` that ends at or after `t`, scanning from
+        /// `from`: (its maxT, whether any chunk from `from` on ends before `t`).
+        func storedChunk(_ id: UInt64, from: Int64, endingAtOrAfter t: Int64) throws -> (covering: Bool, earlier: Bool) {
+            let it = try db.makeIterator(lower: MetricKey.chunk(id, maxT: from), upper: RocksDB.successor(ofPrefix: MetricKey.chunksPrefix(id)))
             it.seekToFirst()
-            var clean = true
+            var earlier = false
             while it.isValid {
-                if MetricKey.maxTOfChunkKey(it.key) >= builder.minT { stale.append(id); return true }
-                clean = false
+                if MetricKey.maxTOfChunkKey(it.key) >= t { return (true, earlier) }
+                earlier = true
                 it.next()
             }
             try it.checkStatus()
-            s.heads[Int(id) - 1] = HeadSeries(builder: builder, newest: builder.maxT, dirty: false, partitionClean: clean)
-            s.headOpened(partition: MetricKey.partition(builder.maxT))
+            return (false, earlier)
+        }
+        /// Installs head `bytes` of series `id` unless stale; `sealedIn`: the partition of the
+        /// sealed chunk just restored for it (not in RocksDB yet).
+        func restoreHead(_ id: UInt64, _ bytes: [UInt8], sealedIn: Int64?) throws {
+            guard s.index.contains(id) else { return }
+            let builder = try ChunkBuilder(reopening: bytes)
+            guard builder.count > 0 else { return }
+            // Chunks from the start of the head's partition on: one ending at or after the head's
+            // first sample makes the head stale; one before it makes the partition unclean.
+            let partition = MetricKey.partition(builder.maxT)
+            let partitionStart = partition - MetricKey.partitionLength
+            let found = try storedChunk(id, from: min(partitionStart + 1, builder.minT), endingAtOrAfter: builder.minT)
+            guard !found.covering else { return }
+            let clean = !found.earlier && sealedIn != partition
+            s.heads[Int(id) - 1] = HeadSeries(builder: builder, newest: builder.maxT, partitionClean: clean)
+            s.headOpened(partition: partition)
+        }
+        var legacy = false
+        try db.scan(prefix: [MetricKey.headPrefix]) { key, value in
+            guard key.count == 9 else { throw MetricsError.corrupt(key: MetricKey.hex(key), reason: "a head key is 'H' + 8-byte id") }
+            legacy = true
+            try restoreHead(BigEndian.uint64(key[1...]), value, sealedIn: nil)
             return true
         }
-        if !stale.isEmpty {
+        let batch = RocksWriteBatch()
+        var batched = 0
+        var lastSealed: (id: UInt64, partition: Int64)?
+        _ = try HeadSnapshot.read(path, segment: segment) { kind, id, bytes in
+            switch kind {
+            case .head:
+                try restoreHead(id, bytes, sealedIn: lastSealed?.id == id ? lastSealed?.partition : nil)
+            case .sealed, .sealedQueued:
+                guard s.index.contains(id) else { return }
+                let chunk = try Chunk(bytes)
+                guard chunk.header.count > 0, try !storedChunk(id, from: chunk.header.minT, endingAtOrAfter: chunk.header.minT).covering else { return }
+                let partition = MetricKey.partition(chunk.header.maxT)
+                batch.put(MetricKey.chunk(id, maxT: chunk.header.maxT), chunk.encoded)
+                if kind == .sealedQueued { batch.put(MetricKey.queue(hour: partition, id: id), RollupKeys.queueStamp()) }
+                lastSealed = (id, partition)
+                batched += 1
+                if batched >= 4_096 {
+                    try db.write(batch, sync: false)
+                    batch.clear()
+                    batched = 0
+                }
+            case .end:
+                break
+            }
+        }
+        if batched > 0 { try db.write(batch, sync: false) }
+        return (s, legacy)
+    }
+
+    /// Deletes every `H` key (heads of a store from before snapshots, once a snapshot holds them).
+    func deleteLegacyHeads() throws {
+        var keys: [[UInt8]] = []
+        try db.scan(prefix: [MetricKey.headPrefix]) { key, _ in
+            keys.append(key)
+            return true
+        }
+        for slice in stride(from: 0, to: keys.count, by: 4_096) {
             let batch = RocksWriteBatch()
-            for id in stale { batch.delete(MetricKey.head(id)) }
+            for key in keys[slice..<min(keys.count, slice + 4_096)] { batch.delete(key) }
             try db.write(batch, sync: false)
         }
-        return s
     }
 
     /// Replays WAL `segments` in order (series records first re-create lost index entries).

@@ -9,7 +9,8 @@ import Synchronization
 /// A write returns once its WAL record is fsync'd (one fsync serves every writer waiting at that
 /// moment). Heads reach RocksDB when cut (`maxChunkSamples`, or a series gone quiet) and at
 /// checkpoints; at an hour boundary they are sealed instead (`SealedHead`) and written by a paced
-/// thread. Recovery loads the `H` heads and replays the WAL after `M checkpoint`.
+/// thread. Recovery loads the heads from the last checkpoint's snapshot (`HeadSnapshot`) and
+/// replays the WAL after `M checkpoint`.
 ///
 /// ```swift
 /// let store = try RocksMetricStore(path: dataDir + "/metrics")
@@ -45,9 +46,9 @@ public final class RocksMetricStore: AggregatingStore, BulkAppendingStore {
         db = try Self.openDB(path + "/db")
         do {
             try Self.checkFormat(db)
-            let recovered = try Self.recoverIndexAndHeads(db: db, options: options)
-            let walDir = path + "/wal"
             let checkpointSegment = try Self.readCheckpoint(db)
+            let (recovered, legacyHeads) = try Self.recoverIndexAndHeads(db: db, path: path, segment: checkpointSegment)
+            let walDir = path + "/wal"
             let existing = WriteAheadLog.segments(in: walDir)
             let next = max(existing.last.map { $0 + 1 } ?? 1, checkpointSegment)
             wal = try WriteAheadLog(directory: walDir, segment: next)
@@ -55,7 +56,8 @@ public final class RocksMetricStore: AggregatingStore, BulkAppendingStore {
             state = Mutex(recovered)
             let replayed = try replayWAL(segments: existing.filter { $0 >= checkpointSegment && $0 < next }, directory: walDir)
             wal.deleteSegments(before: checkpointSegment)
-            if replayed { try checkpoint() }
+            if replayed || legacyHeads { try checkpoint() }
+            if legacyHeads { try deleteLegacyHeads() }
             if let migrateFrom { try migrateV1(from: migrateFrom) }
         } catch {
             db.close()
@@ -70,7 +72,7 @@ public final class RocksMetricStore: AggregatingStore, BulkAppendingStore {
             return !s.closed
         }
         guard wasOpen else { return }
-        try? checkpoint(force: true)
+        try? checkpoint()
         wal.close()
         db.close()
     }
@@ -80,7 +82,7 @@ public final class RocksMetricStore: AggregatingStore, BulkAppendingStore {
     /// large store; `maintain` never calls it.
     public func flush() throws {
         try checkOpen()
-        try checkpoint(force: true)
+        try checkpoint()
         try db.flush()
         try db.compactAll()
     }
@@ -169,8 +171,6 @@ struct EngineState {
     var lastCheckpointAt: Int64 = RocksMetricStore.wallClock()
     /// Head count per partition end, so the oldest open partition is known without a scan.
     var headPartitions: [Int64: Int] = [:]
-    /// A checkpoint failed after marking heads clean: the next one writes every head.
-    var checkpointAll = false
     /// Heads sealed at hour boundaries, to write and later release.
     var seals = SealQueue()
     /// The newest sample time accepted (the clock of `sealedHold`).
@@ -195,8 +195,6 @@ struct HeadSeries {
     var builder: ChunkBuilder?
     /// The newest timestamp the series ever had; `Int64.min` = not yet looked up (after a restart).
     var newest: Int64 = .min
-    /// Changed since the last checkpoint.
-    var dirty = false
     /// No stored chunk lies in the head's hour partition (every stored chunk ends before it), so a
     /// read that starts inside that partition needs the head alone, not a RocksDB seek. False =
     /// unknown. Set when a head starts because its series crossed into a new partition (and by

@@ -24,9 +24,9 @@ public struct TSDBOptions: Sendable {
     /// across an hour boundary went from 6.6 GiB to 4.8-5.3 GiB. `stratus serve` uses 20 minutes.
     public var headCutInterval: Int64 = 0
     /// A checkpoint runs when the WAL has grown by this many bytes since the last one …
-    /// (A checkpoint rewrites every changed head: at 4 million series ~400 MB of RocksDB writes
-    /// plus their compaction, so at 400 k samples/s 256 MiB made it run every minute and cost
-    /// ~15 % of a core; 1 GiB bounds the WAL replay after a crash to about that much.)
+    /// (A checkpoint saves every head: at 4 million series ~400 MB of snapshot file plus the
+    /// encoding, so at 400 k samples/s 256 MiB made it run every minute; 1 GiB bounds the WAL
+    /// replay after a crash to about that much.)
     public var checkpointWALBytes: Int = 1 << 30
     /// … or this long (ms) after the last one (checked in `maintain`).
     public var checkpointInterval: Int64 = 300_000
