@@ -65,6 +65,7 @@ extension RocksMetricStore {
     /// Applies the batch (heads, WAL write) and returns before the fsync; `waitDurable` waits for it.
     public func appendDeferringSync(_ batch: SampleBatch) throws -> (WriteReport, DurabilityTicket) {
         guard !batch.isEmpty else { return (WriteReport(), .durable) }
+        quiet.noteAppend()
         let cutoff = retentionCutoff()
         let (report, offset, walGrowth, sealing) = try state.withLock { s throws -> (WriteReport, Int, Int, Bool) in
             try ensureOpen(s, "append to")

@@ -20,6 +20,13 @@ extension RocksMetricStore {
         Thread.sleep(forTimeInterval: Double(took) / 1e9 * factor)
     }
 
+    /// A paced loop's rest (`rest(since:factor:)`), then a wait for a gap between ingest bursts
+    /// (`IngestQuiet`); `stop` ends the wait (the store is closing, the pass was asked to stop).
+    func pace(since start: UInt64, factor: Double, stop: () -> Bool) {
+        Self.rest(since: start, factor: factor)
+        quiet.wait(stop: stop)
+    }
+
     /// Rolls the WAL, saves every head (and, unless `writeSealed`, every sealed head still in its
     /// hold) to a new snapshot file (`HeadSnapshot`), then `M checkpoint` in a synced write (which
     /// makes the earlier unsynced RocksDB writes durable too), then deletes the WAL segments and
@@ -79,7 +86,7 @@ extension RocksMetricStore {
                 guard end > next else { break }
                 next = end
                 for (kind, id, builder) in heads { try snapshot.append(kind, id: id, builder.bytes()) }
-                if paced, !state.withLock({ $0.closed }) { Self.rest(since: sliceStart, factor: Self.checkpointRestFactor) }
+                if paced, !state.withLock({ $0.closed }) { pace(since: sliceStart, factor: Self.checkpointRestFactor) { state.withLock { $0.closed } } }
             }
             try snapshot.finish()
             try db.put(MetricKey.checkpoint, BigEndian.bytes(segment), sync: true)
@@ -132,7 +139,7 @@ extension RocksMetricStore {
             }
             report.rollupsBuilt += built
             if built < Self.rollupSlice || stop() { break }
-            Self.rest(since: sliceStart, factor: Self.rollupRestFactor)
+            pace(since: sliceStart, factor: Self.rollupRestFactor, stop: stop)
         }
         // Physical removal works on whole hour partitions: the cutoff rounds down to the end of the
         // last partition wholly past retention, so no chunk is rewritten and each hour is visited

@@ -162,6 +162,7 @@ extension RocksMetricStore {
     /// store dropped without `close` still goes away.
     func scheduleSealing() {
         guard sealingPending.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged else { return }
+        let quiet = self.quiet
         let thread = Thread { [weak self] in
             var phase = SealingPhase.settling(since: DispatchTime.now().uptimeNanoseconds, seals: -1)
             while true {
@@ -170,7 +171,11 @@ extension RocksMetricStore {
                     return store.sealingStep(&phase)
                 }()
                 guard let pause else { return }
-                if pause > 0 { Thread.sleep(forTimeInterval: pause) }
+                if pause > 0 {
+                    // Rest, then write between ingest bursts (`IngestQuiet`); neither holds the store.
+                    Thread.sleep(forTimeInterval: pause)
+                    if case .working = phase { quiet.wait { self == nil } }
+                }
             }
         }
         thread.name = "stratus-seal"
@@ -229,7 +234,7 @@ extension RocksMetricStore {
         while true {
             let sliceStart = DispatchTime.now().uptimeNanoseconds
             guard try writeSealedSlice(limit: Self.checkpointSlice) > 0 else { return }
-            if paced, !state.withLock({ $0.closed }) { Self.rest(since: sliceStart, factor: Self.checkpointRestFactor) }
+            if paced, !state.withLock({ $0.closed }) { pace(since: sliceStart, factor: Self.checkpointRestFactor) { state.withLock { $0.closed } } }
         }
     }
 }

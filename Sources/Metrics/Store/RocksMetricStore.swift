@@ -33,6 +33,8 @@ public final class RocksMetricStore: AggregatingStore, BulkAppendingStore {
     let checkpointPending = Atomic<Bool>(false)
     /// The sealing thread (`scheduleSealing`) is running or about to.
     let sealingPending = Atomic<Bool>(false)
+    /// When appends arrive, so paced background work runs between ingest bursts.
+    let quiet = IngestQuiet()
 
     /// Opens or creates the store in directory `path` (RocksDB in `path/db`, the WAL in `path/wal`),
     /// recovering heads and replaying the WAL; a v1 store at `path` is migrated. Throws

@@ -1,0 +1,53 @@
+import Foundation
+import Synchronization
+
+/// Lets the store's paced background work (checkpoints, the sealing thread, the rollup pass) run in
+/// the gaps between ingest bursts instead of inside them.
+///
+/// Agents collect on the same grid (timestamps snap to 10 s), so a fleet's samples arrive as one
+/// burst a round: at 10,000 hosts ~4 M samples in the first ~3 s of every 10 s. The p99 ingest lag
+/// is how fast that burst is absorbed, and every slice of background work run inside it (CPU and
+/// the store lock) made it slower. A background slice therefore waits, after its rest, until no
+/// append has arrived for `gap`. When arrivals never pause (agents not on a common grid) a wait
+/// gives up after `limit`, and slices then stop waiting for `backoff`, so the work is never held up
+/// for long.
+final class IngestQuiet: Sendable {
+    /// Quiet means no append for this long (ns).
+    let gap: UInt64
+    /// The longest one slice waits for quiet (ns).
+    let limit: UInt64
+    /// After a wait gave up, slices do not wait for this long (ns).
+    let backoff: UInt64
+    /// Uptime (ns) of the last append.
+    private let lastAppend = Atomic<UInt64>(0)
+    /// Uptime (ns) before which slices do not wait (a wait gave up).
+    private let noWaitUntil = Atomic<UInt64>(0)
+
+    init(gap: Double = 0.25, limit: Double = 5, backoff: Double = 60) {
+        self.gap = UInt64(gap * 1e9)
+        self.limit = UInt64(limit * 1e9)
+        self.backoff = UInt64(backoff * 1e9)
+    }
+
+    static func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
+
+    /// Records an append (called by every append, outside the store lock).
+    func noteAppend() { lastAppend.store(Self.now(), ordering: .relaxed) }
+
+    /// Returns once no append has arrived for `gap`, or after `limit` (then stops waiting for `backoff`).
+    /// Returns at once when `stop` says so (the store is closing).
+    func wait(stop: () -> Bool = { false }) {
+        let start = Self.now()
+        guard start >= noWaitUntil.load(ordering: .relaxed) else { return }
+        while !stop() {
+            let now = Self.now()
+            let quietAt = lastAppend.load(ordering: .relaxed) &+ gap
+            if now >= quietAt { return }
+            if now - start >= limit {
+                noWaitUntil.store(now + backoff, ordering: .relaxed)
+                return
+            }
+            Thread.sleep(forTimeInterval: Double(min(quietAt - now, start + limit - now, 50_000_000)) / 1e9)
+        }
+    }
+}

@@ -1,0 +1,57 @@
+import Foundation
+import Synchronization
+import Testing
+@testable import StratusMetrics
+
+/// `IngestQuiet`: background slices wait for a gap between appends, give up on a stream that never
+/// pauses, and then stop waiting for the backoff. Bounds are loose (the machine may be busy); each
+/// check fails if the behaviour is missing, not if the machine is slow.
+@Suite struct IngestQuietTests {
+    static func seconds(_ body: () -> Void) -> Double {
+        let start = DispatchTime.now().uptimeNanoseconds
+        body()
+        return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+    }
+
+    @Test func noRecentAppendMeansNoWait() {
+        let quiet = IngestQuiet(gap: 0.2, limit: 5, backoff: 60)
+        #expect(Self.seconds { quiet.wait() } < 0.15)
+    }
+
+    @Test func aWaitEndsOneGapAfterTheLastAppend() {
+        let quiet = IngestQuiet(gap: 0.3, limit: 5, backoff: 60)
+        quiet.noteAppend()
+        let waited = Self.seconds { quiet.wait() }
+        #expect(waited >= 0.25 && waited < 2.5, "waited \(waited) s")
+    }
+
+    @Test func aStreamThatNeverPausesEndsTheWaitAtTheLimitThenBackoffSkipsWaiting() async throws {
+        let quiet = IngestQuiet(gap: 0.2, limit: 0.6, backoff: 60)
+        let running = RunningFlag()
+        let appender = Thread {
+            while running.value.load(ordering: .relaxed) {
+                quiet.noteAppend()
+                Thread.sleep(forTimeInterval: 0.01)
+            }
+        }
+        appender.start()
+        defer { running.value.store(false, ordering: .relaxed) }
+        quiet.noteAppend()
+        let first = Self.seconds { quiet.wait() }
+        #expect(first >= 0.55 && first < 4, "the first wait ran to the limit: \(first) s")
+        let second = Self.seconds { quiet.wait() }
+        #expect(second < 0.15, "within the backoff the next wait returns at once: \(second) s")
+    }
+
+    @Test func stopEndsAWait() {
+        let quiet = IngestQuiet(gap: 10, limit: 20, backoff: 60)
+        quiet.noteAppend()
+        let deadline = DispatchTime.now().uptimeNanoseconds + 200_000_000
+        let waited = Self.seconds { quiet.wait { DispatchTime.now().uptimeNanoseconds >= deadline } }
+        #expect(waited >= 0.15 && waited < 3, "waited \(waited) s")
+    }
+}
+
+private final class RunningFlag: Sendable {
+    let value = Atomic<Bool>(true)
+}
