@@ -19,10 +19,12 @@ extension RocksMetricStore {
     func seal(_ id: UInt64, _ b: consuming ChunkBuilder, clean: Bool, queue: Bool = true, _ s: inout EngineState, _ ctx: inout IngestContext) {
         let slot = Int(id) - 1
         dropSealed(id, &s, &ctx)
-        let pending = PendingChunk(b, queue: queue)
+        let pending = PendingChunk(b, queue: queue, seq: s.seals.nextSeq)
         s.heads[slot].sealed = .pending(pending)
         s.heads[slot].sealedClean = clean
         s.seals.ids.append(UInt32(id))
+        s.seals.seqs.append(s.seals.nextSeq)
+        s.seals.nextSeq &+= 1
         s.seals.pending += 1
         s.seals.writeDue = min(s.seals.writeDue, writeDue(pending))
     }
@@ -60,7 +62,9 @@ extension RocksMetricStore {
             var i = s.seals.written
             while i < s.seals.ids.count && taken.count < limit {
                 let id = UInt64(s.seals.ids[i])
-                if case .pending(let p) = s.heads[Int(id) - 1].sealed {
+                // Only the head this entry sealed: one sealed again since has a later entry of its
+                // own, and stopping here at its later due time held every entry behind it back.
+                if case .pending(let p) = s.heads[Int(id) - 1].sealed, p.seq == s.seals.seqs[i] {
                     // Entries are in sealing order, so the due times mostly ascend: stop at the first not due.
                     if dueOnly && writeDue(p) > s.dataClock {
                         s.seals.writeDue = writeDue(p)
@@ -105,7 +109,7 @@ extension RocksMetricStore {
             // The next pending entry's due time (entries before `end` are all written or dropped).
             s.seals.writeDue = .max
             for i in end..<s.seals.ids.count {
-                if case .pending(let p) = s.heads[Int(s.seals.ids[i]) - 1].sealed {
+                if case .pending(let p) = s.heads[Int(s.seals.ids[i]) - 1].sealed, p.seq == s.seals.seqs[i] {
                     s.seals.writeDue = writeDue(p)
                     break
                 }
@@ -147,7 +151,7 @@ extension RocksMetricStore {
                 n += 1
             }
             if s.seals.released == s.seals.ids.count {
-                s.seals = SealQueue(pending: s.seals.pending)
+                s.seals = SealQueue(nextSeq: s.seals.nextSeq, pending: s.seals.pending)
             } else if s.seals.released == s.seals.written {
                 s.seals.releaseDue = .max
             }

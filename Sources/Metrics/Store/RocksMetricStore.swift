@@ -98,7 +98,7 @@ public final class RocksMetricStore: AggregatingStore, BulkAppendingStore {
                 if let b = h.builder { bytes += b.memoryFootprint }
                 if let sealed = h.sealed { bytes += sealed.memoryFootprint }
             }
-            bytes += s.seals.ids.capacity * 4
+            bytes += s.seals.ids.capacity * 4 + s.seals.seqs.capacity * 4
             return bytes
         }
     }

@@ -65,9 +65,12 @@ final class PendingChunk: Sendable {
     let builder: ChunkBuilder
     /// Its write puts its hour's `Q` entry (false for an interval cut: its hour is still open).
     let queue: Bool
-    init(_ builder: consuming ChunkBuilder, queue: Bool = true) {
+    /// Its seal-queue entry's number (`SealQueue.seqs`).
+    let seq: UInt32
+    init(_ builder: consuming ChunkBuilder, queue: Bool = true, seq: UInt32 = 0) {
         self.builder = builder
         self.queue = queue
+        self.seq = seq
     }
 }
 
@@ -80,9 +83,14 @@ final class StoredChunk: Sendable {
 /// The sealed heads in the order they were sealed, and how far writing and releasing have got.
 /// Both cursors move only under `RocksMetricStore.maintenanceLock` (and the state lock).
 struct SealQueue {
-    /// Series ids; a series sealed again later appears again (each entry acts on what the series
-    /// holds when reached).
+    /// Series ids; a series sealed again later appears again. An entry writes the series' pending
+    /// sealed head only when it is the one the entry sealed (`seqs`); releases act on what the
+    /// series holds when reached.
     var ids: [UInt32] = []
+    /// Each entry's seal number (`PendingChunk.seq`), beside `ids`.
+    var seqs: [UInt32] = []
+    /// The next seal's number (wraps; compared for equality only).
+    var nextSeq: UInt32 = 0
     /// Entries before it were written (or found already written or dropped).
     var written = 0
     /// Entries before it were released (or found already dropped).
@@ -102,6 +110,7 @@ struct SealQueue {
     mutating func dropReleasedPrefix() {
         guard released >= 65_536, released * 2 >= ids.count else { return }
         ids.removeFirst(released)
+        seqs.removeFirst(released)
         written -= released
         released = 0
     }
