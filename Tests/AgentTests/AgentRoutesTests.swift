@@ -119,7 +119,9 @@ func memoryBatch(host: String, rounds: Int, end: Int64) throws -> (body: [UInt8]
                 #expect(hello.hostName == "kvm-1")
                 #expect(hello.interval == 10_000)
             }
-            for headers: HTTPFields in [[:], bearer("0" + token.dropFirst()), [.authorization: "OAuth \(s)"]] {
+            // A wrong token differs in its first digit (a fixed "0" matched one token in 16).
+            let wrong = (token.first == "0" ? "1" : "0") + token.dropFirst()
+            for headers: HTTPFields in [[:], bearer(wrong), [.authorization: "OAuth \(s)"]] {
                 try await c.execute(uri: AgentProtocol.helloPath, method: .get, headers: headers) { r in
                     #expect(r.status == .unauthorized)
                     #expect(details(r.body).contains("Bearer") || details(r.body).contains("token"))
