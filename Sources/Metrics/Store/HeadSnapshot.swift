@@ -34,8 +34,7 @@ enum HeadSnapshot {
     static func directory(_ storePath: String) -> String { storePath + "/snapshot" }
 
     static func path(_ storePath: String, segment: UInt64) -> String {
-        let digits = String(segment)
-        return directory(storePath) + "/" + String(repeating: "0", count: max(0, 12 - digits.count)) + digits + ".heads"
+        directory(storePath) + "/" + WriteAheadLog.paddedNumber(segment) + ".heads"
     }
 
     /// Removes every snapshot but the one for `segment` (and any unfinished `.tmp`).

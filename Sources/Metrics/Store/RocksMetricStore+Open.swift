@@ -66,8 +66,8 @@ extension RocksMetricStore {
         var nextID = s.index.maxID + 1
         if let bytes = try db.get(MetricKey.nextSeriesID), bytes.count == 8 { nextID = max(nextID, BigEndian.uint64(bytes[...])) }
         s.nextID = nextID
-        /// The first stored chunk of series `id` that ends at or after `t`, scanning from
-        /// `from`: (its maxT, whether any chunk from `from` on ends before `t`).
+        /// Series `id`'s stored chunks from `from` on: whether one ends at or after `t` (it
+        /// covers a head starting at `t`), and whether one ends before it.
         func storedChunk(_ id: UInt64, from: Int64, endingAtOrAfter t: Int64) throws -> (covering: Bool, earlier: Bool) {
             let it = try db.makeIterator(lower: MetricKey.chunk(id, maxT: from), upper: RocksDB.successor(ofPrefix: MetricKey.chunksPrefix(id)))
             it.seekToFirst()

@@ -53,8 +53,13 @@ final class WriteAheadLog: Sendable {
     }
 
     static func segmentPath(_ directory: String, _ segment: UInt64) -> String {
+        directory + "/" + paddedNumber(segment) + ".wal"
+    }
+
+    /// `segment` in 12 zero-padded digits, so file names sort in number order (WAL segments, head snapshots).
+    static func paddedNumber(_ segment: UInt64) -> String {
         let digits = String(segment)
-        return directory + "/" + String(repeating: "0", count: max(0, 12 - digits.count)) + digits + ".wal"
+        return String(repeating: "0", count: max(0, 12 - digits.count)) + digits
     }
 
     /// Segment numbers present in `directory`, ascending.
