@@ -76,6 +76,58 @@ import Testing
         }
     }
 
+    /// An interval cut goes to RocksDB with the batch that cuts it and stays in memory for the
+    /// hold; while the series' previous hour's sealed head is still unwritten the cut waits, and
+    /// the first sample after the sealing thread wrote it cuts.
+    @Test func aCutIsWrittenWithItsBatchAndWaitsForThePreviousHoursSealedHead() async throws {
+        try await withTSDBTempDirectory { dir in
+            let store = try RocksMetricStore(path: dir, options: Self.options)
+            defer { store.close() }
+            // No sealing thread starts: this test writes in its place, when it chooses.
+            store.sealingPending.store(true, ordering: .sequentiallyConsistent)
+            let labels = Self.labels(0)
+            let id = try store.seriesRef(for: labels).id
+            func write(_ t: Int64) throws {
+                #expect(try store.writeBlocking([Sample(labels: labels, timestamp: t, value: Self.value(0, t))]).accepted == 1)
+            }
+            let hourTwo = Self.start + Self.hour
+            func hourTwoChunks() throws -> [(minT: Int64, maxT: Int64, count: Int)] { try Self.chunks(store, 0).filter { $0.minT > hourTwo } }
+            var t = Self.start + 10_000
+            while t <= hourTwo { try write(t); t += 10_000 }
+            let cutTime = store.intervalCutTime(id, minT: hourTwo + 10_000)
+            #expect(cutTime > hourTwo && cutTime < hourTwo + Self.hour)
+            // Past the cut time, the previous hour's head still unwritten: no cut.
+            while t <= cutTime + 60_000 { try write(t); t += 10_000 }
+            store.state.withLock { s in
+                #expect(s.heads[Int(id) - 1].sealedUnwritten, "the hour's sealed head waits for the writer")
+                #expect(s.heads[Int(id) - 1].builder?.minT == hourTwo + 10_000, "the head is not cut")
+            }
+            #expect(try hourTwoChunks().isEmpty)
+
+            // The writer writes it; the next sample cuts, and the cut is in RocksDB when the write returns.
+            try Self.drainDue(store)
+            #expect(try Self.chunks(store, 0).last?.maxT == hourTwo, "the hour's sealed head is written")
+            try write(t)
+            let cut = try hourTwoChunks()
+            #expect(cut.count == 1 && cut.first?.minT == hourTwo + 10_000 && cut.first?.maxT == t - 10_000, "\(cut)")
+            store.state.withLock { s in
+                guard case .stored(let kept) = s.heads[Int(id) - 1].sealed else {
+                    Issue.record("the cut is not kept in memory: \(String(describing: s.heads[Int(id) - 1].sealed))")
+                    return
+                }
+                #expect(kept.chunk.header.maxT == t - 10_000 && kept.chunk.header.count == cut.first?.count)
+                #expect(s.heads[Int(id) - 1].builder?.minT == t, "the new head starts at the sample that cut")
+            }
+            // Its hold passes: released from memory; reads still have every sample.
+            t += 10_000
+            while t <= cutTime + 60_000 + store.options.sealedHold + 20_000 { try write(t); t += 10_000 }
+            try Self.drainDue(store)
+            store.state.withLock { s in #expect(s.heads[Int(id) - 1].sealed == nil, "released after the hold") }
+            let got = try store.selectBlocking([.equal(Labels.nameKey, "test::cut")], from: 0, to: .max)
+            #expect(got.first?.points.count == Int((t - 10_000 - Self.start) / 10_000))
+        }
+    }
+
     @Test func aFleetsCutsSpreadOverTheRoundsAndReadsAgree() async throws {
         try await withTSDBTempDirectory { dir in
             let n = 240
@@ -89,6 +141,8 @@ import Testing
                 let batch = (0..<n).map { Sample(labels: Self.labels($0), timestamp: t, value: Self.value($0, t)) }
                 for s in batch { want[Int(s.labels["s"]!)!, default: []].append(Point(timestamp: s.timestamp, value: s.value)) }
                 #expect(try store.writeBlocking(batch).accepted == n)
+                // What the sealing thread does between rounds: write the sealed heads whose hold passed.
+                try Self.drainDue(store)
                 t += 10_000
             }
             while t <= end {
@@ -101,6 +155,7 @@ import Testing
                     }
                 }
                 #expect(try store.writeBlocking(batch).accepted == batch.count)
+                try Self.drainDue(store)
                 t = times.last! + 10_000
             }
 
@@ -121,9 +176,11 @@ import Testing
                     #expect(counted == expected, "\(comment): aggregated samples in [\(from), \(to)]")
                 }
             }
-            // A cut head is sealed: windows reaching back over the cut read it from memory until
-            // `sealedHold` past its last sample, then the sealing thread writes it (without a `Q` entry).
-            let held = store.state.withLock { s in s.heads.filter { if case .pending(let p) = $0.sealed { return !p.queue } else { return false } }.count }
+            // A cut head is written at once (without a `Q` entry) and kept: windows reaching back
+            // over the cut read it from memory until `sealedHold` past its last sample.
+            let held = store.state.withLock { s in
+                s.heads.filter { if case .stored(let c) = $0.sealed { return c.chunk.header.maxT % Self.hour != 0 } else { return false } }.count
+            }
             #expect(held > 0 && held < n, "some series hold an interval cut in memory: \(held)")
             try expectReads(store, "live, cuts held")
             try store.maintenanceLock.withLock { _ in try store.writeAllSealed(paced: false) }

@@ -331,12 +331,15 @@ extension RocksMetricStore {
                     cut(id, b, &s, &ctx)
                     startHead(slot, t, v, &s)
                 } else if s.heads[slot].builder!.count >= Self.minIntervalCutSamples,
-                          t > intervalCutTime(id, minT: s.heads[slot].builder!.minT) {
-                    // The series' own cut time (`headCutInterval`): sealed like an hour's end, so
-                    // windows reaching back over the cut read memory until the hold passes. Its hour
-                    // is still open: the write of its last head there queues the hour's rollups.
+                          t > intervalCutTime(id, minT: s.heads[slot].builder!.minT),
+                          !s.heads[slot].sealedUnwritten {
+                    // The series' own cut time (`headCutInterval`): written with this batch and kept
+                    // in memory for the hold (`sealCut`). Its hour is still open: the write of its
+                    // last head there queues the hour's rollups. A series whose previous hour's
+                    // sealed head is still unwritten cuts once the sealing thread has written it
+                    // (writing it here would land the old hour's writes in the ingest bursts).
                     let b = s.heads[slot].builder.take()!
-                    seal(id, b, clean: s.heads[slot].partitionClean, queue: false, &s, &ctx)
+                    sealCut(id, b, clean: s.heads[slot].partitionClean, &s, &ctx)
                     startHead(slot, t, v, &s)
                 } else {
                     s.heads[slot].builder!.append(t, v)

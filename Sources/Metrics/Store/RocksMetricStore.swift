@@ -214,6 +214,12 @@ struct HeadSeries {
         if let builder, MetricKey.partition(builder.maxT) == partition { partitionClean = false }
     }
 
+    /// Whether the series holds a sealed head not yet written (its interval cut waits for it).
+    var sealedUnwritten: Bool {
+        if case .pending = sealed { return true }
+        return false
+    }
+
     /// Drops the sealed head from memory (written already, or about to be by the caller).
     mutating func forgetSealed() {
         sealed = nil

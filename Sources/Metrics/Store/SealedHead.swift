@@ -1,6 +1,7 @@
 /// A head closed at an hour boundary and kept in memory until `TSDBOptions.sealedHold` of sample
 /// time past its last sample, then written as its `C` key and dropped from memory. An interval cut
-/// (`TSDBOptions.headCutInterval`) seals the head it cuts the same way.
+/// (`TSDBOptions.headCutInterval`) is written at once, with the batch that cuts it (a few
+/// thousand per round, spread over the hour), and kept in memory as `.stored` for the same hold.
 ///
 /// At an hour boundary every series crosses into a new partition within one collection round.
 /// Writing all those chunks at once (4 M at 10,000 hosts, ~30 s of RocksDB writes under the store
@@ -77,7 +78,12 @@ final class PendingChunk: Sendable {
 /// A sealed head written to RocksDB: the chunk it was written as.
 final class StoredChunk: Sendable {
     let chunk: Chunk
-    init(_ chunk: Chunk) { self.chunk = chunk }
+    /// Its seal-queue entry's number (`SealQueue.seqs`): only that entry releases it.
+    let seq: UInt32
+    init(_ chunk: Chunk, seq: UInt32) {
+        self.chunk = chunk
+        self.seq = seq
+    }
 }
 
 /// The sealed heads in the order they were sealed, and how far writing and releasing have got.

@@ -30,8 +30,9 @@ public struct TSDBOptions: Sendable {
     public var checkpointWALBytes: Int = 1 << 30
     /// … or this long (ms) after the last one (checked in `maintain`).
     public var checkpointInterval: Int64 = 300_000
-    /// How long (ms of sample time) past its last sample a sealed head (an hour's end, an interval cut) stays in memory
-    /// before the sealing thread writes it (and drops it): windows up to this long in the first
+    /// How long (ms of sample time) past its last sample a sealed head stays in memory: an hour's
+    /// end is then written by the sealing thread and dropped; an interval cut, written when cut, is
+    /// dropped. Windows up to this long in the first
     /// minutes (alarm rounds) read memory instead of RocksDB. Five minutes is the built-in alarms'
     /// period; a longer hold keeps the old hour's heads in memory longer.
     public var sealedHold: Int64 = 300_000
