@@ -39,8 +39,10 @@ import Testing
         quiet.noteAppend()
         let first = Self.seconds { quiet.wait() }
         #expect(first >= 0.55 && first < 4, "the first wait ran to the limit: \(first) s")
+        #expect(quiet.waitsGivenUp == 1, "the give-up is counted (`TSDBStats.quietWaitsGivenUp`)")
         let second = Self.seconds { quiet.wait() }
         #expect(second < 0.15, "within the backoff the next wait returns at once: \(second) s")
+        #expect(quiet.waitsGivenUp == 1, "a wait skipped in the backoff did not give up")
     }
 
     @Test func stopEndsAWait() {

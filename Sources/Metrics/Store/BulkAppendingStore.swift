@@ -159,6 +159,9 @@ public struct TSDBStats: Sendable, Equatable {
     /// Heads sealed at an hour boundary and not yet written to disk (their samples are in the
     /// write-ahead log); written from `TSDBOptions.sealedHold` (5 min) past each hour on.
     public var sealedHeadsPending: Int = 0
+    /// Times background work (checkpoint, sealing, rollup slices) stopped waiting for a gap between
+    /// ingest bursts because none came (`IngestQuiet`); each stops the waiting for a minute.
+    public var quietWaitsGivenUp: Int = 0
 
     public init(
         seriesCount: Int, headSeries: Int, seriesCountByMetricName: [String: Int],

@@ -11,6 +11,10 @@ import Synchronization
 /// append has arrived for `gap`. When arrivals never pause (agents not on a common grid) a wait
 /// gives up after `limit`, and slices then stop waiting for `backoff`, so the work is never held up
 /// for long.
+///
+/// `limit` is longer than a collection round (10 s by default): a burst lasts as long as the p99
+/// lag, and with a 5 s limit a burst of just over 5 s made the waits give up and background work
+/// run inside the next minute's bursts, which lengthened them further.
 final class IngestQuiet: Sendable {
     /// Quiet means no append for this long (ns).
     let gap: UInt64
@@ -22,8 +26,10 @@ final class IngestQuiet: Sendable {
     private let lastAppend = Atomic<UInt64>(0)
     /// Uptime (ns) before which slices do not wait (a wait gave up).
     private let noWaitUntil = Atomic<UInt64>(0)
+    /// Waits that gave up at `limit` since the store opened (`TSDBStats.quietWaitsGivenUp`).
+    private let givenUp = Atomic<Int>(0)
 
-    init(gap: Double = 0.25, limit: Double = 5, backoff: Double = 60) {
+    init(gap: Double = 0.25, limit: Double = 12, backoff: Double = 60) {
         self.gap = UInt64(gap * 1e9)
         self.limit = UInt64(limit * 1e9)
         self.backoff = UInt64(backoff * 1e9)
@@ -33,6 +39,9 @@ final class IngestQuiet: Sendable {
 
     /// Records an append (called by every append, outside the store lock).
     func noteAppend() { lastAppend.store(Self.now(), ordering: .relaxed) }
+
+    /// Waits that gave up at `limit` since the store opened.
+    var waitsGivenUp: Int { givenUp.load(ordering: .relaxed) }
 
     /// Returns once no append has arrived for `gap`, or after `limit` (then stops waiting for `backoff`).
     /// Returns at once when `stop` says so (the store is closing).
@@ -45,6 +54,7 @@ final class IngestQuiet: Sendable {
             if now >= quietAt { return }
             if now - start >= limit {
                 noWaitUntil.store(now + backoff, ordering: .relaxed)
+                givenUp.add(1, ordering: .relaxed)
                 return
             }
             Thread.sleep(forTimeInterval: Double(min(quietAt - now, start + limit - now, 50_000_000)) / 1e9)

@@ -126,6 +126,7 @@ extension RocksMetricStore {
                 labelValueCountByLabelName: s.index.postings.mapValues(\.count),
                 rejectedSamples: s.rejected)
             stats.sealedHeadsPending = s.seals.pending
+            stats.quietWaitsGivenUp = quiet.waitsGivenUp
             return stats
         }
     }

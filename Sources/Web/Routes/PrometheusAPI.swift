@@ -163,6 +163,7 @@ public struct PrometheusAPI: Sendable {
             + #","labelValueCountByLabelName":"# + top(stats.labelValueCountByLabelName)
             + #","memoryInBytesByLabelName":[],"seriesCountByLabelValuePair":[],"#
             + #""stratus":{"headSeries":\#(stats.headSeries),"sealedHeadsPending":\#(stats.sealedHeadsPending),"#
+            + #""quietWaitsGivenUp":\#(stats.quietWaitsGivenUp),"#
             + #""rejectedSamples":{\#(rejected)}}}"#
     }
 
