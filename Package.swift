@@ -34,6 +34,7 @@ let package = Package(
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CMalloc"),
+        .systemLibrary(name: "CPrefetch"),
 
         // MARK: Safe Swift wrappers over C handles shared by several modules
         .target(
@@ -57,7 +58,7 @@ let package = Package(
         .target(
             name: "StratusMetrics",
             dependencies: [
-                "CRocksDB", "Libvirt",
+                "CRocksDB", "CPrefetch", "Libvirt",
                 .product(name: "CompressNIO", package: "compress-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
