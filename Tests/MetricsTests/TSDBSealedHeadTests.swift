@@ -204,6 +204,36 @@ import Testing
         }
     }
 
+    /// A checkpoint holds the store's maintenance for minutes at scale. The sealing thread waiting
+    /// for it must not count that wait as work and rest three times as long: with more sealed
+    /// heads than one slice, the rest of them then waited that long too (scale run N: 4 M heads
+    /// due at 23:04:50, none written by 23:08).
+    @Test func aWaitForACheckpointIsNotRestedOff() async throws {
+        try await withTSDBTempDirectory { dir in
+            let n = RocksMetricStore.sealSlice + 1_000
+            let store = try RocksMetricStore(path: dir, options: .keepForever)
+            defer { store.close() }
+            var (batch, want) = Self.hourOfSamples(n)
+            try Self.append(store, batch)
+            try Self.append(store, Self.round(n, at: Self.boundary + 60_000, value: 1, into: &want))
+            // Something else (a checkpoint) holds the maintenance lock for 4 s.
+            let held = 4.0
+            let holder = Thread { store.maintenanceLock.withLock { _ in Thread.sleep(forTimeInterval: held) } }
+            holder.start()
+            try await Task.sleep(for: .milliseconds(200))
+            let start = Date()
+            try Self.append(store, Self.round(n, at: Self.boundary + TSDBOptions().sealedHold, value: 2, into: &want))
+            let deadline = start.addingTimeInterval(60)
+            while try Self.census(store, n).chunks < n && Date() < deadline { try await Task.sleep(for: .milliseconds(20)) }
+            let took = Date().timeIntervalSince(start)
+            let written = try Self.census(store, n)
+            #expect(written.chunks == n && written.pending == 0, "\(written)")
+            // The first slice waits ~4 s for the lock; resting 3× that before the second took ≥ 16 s.
+            #expect(took < held + 8, "every due sealed head written \(took) s after they fell due")
+            try Self.expectReads(store, want, from: 0, to: .max, "written after the wait")
+        }
+    }
+
     @Test func aLateSampleASplitAndTheNextBoundaryWriteTheSealedHeadFirst() async throws {
         try await withTSDBTempDirectory { dir in
             let n = 4

@@ -9,6 +9,8 @@ extension RocksMetricStore {
     static let releaseSlice = 65_536
     /// The sealing thread rests this many times as long as each slice took (~1/4 of a core).
     static let sealRestFactor = 3.0
+    /// The longest rest between two slices (seconds).
+    static let sealRestLimit = 2.0
     /// Seconds without a new seal before the sealing thread starts writing, and the most it waits.
     static let sealSettle = 1.0
     static let sealSettleLimit = 30.0
@@ -243,8 +245,12 @@ extension RocksMetricStore {
             phase = .settling(since: since, seals: count)
             return Self.sealSettle
         case .working:
-            let sliceStart = DispatchTime.now().uptimeNanoseconds
+            // Timed from when the lock is held: a wait for a checkpoint (minutes at 4 M series)
+            // counted as work made the thread rest three times as long, with the hour's sealed
+            // heads due and no other sealing thread allowed to start (scale run N, 23:05).
+            var sliceStart: UInt64 = 0
             let progressed = (try? maintenanceLock.withLock { _ -> Bool in
+                sliceStart = DispatchTime.now().uptimeNanoseconds
                 // `close` sets `closed` before its checkpoint (which writes what is pending), so
                 // once it is set the database may be gone: touch nothing.
                 guard !state.withLock({ $0.closed }) else { return false }
@@ -252,7 +258,7 @@ extension RocksMetricStore {
                 return releaseSealedSlice(limit: Self.releaseSlice)
             }) ?? false
             guard progressed else { return finishSealing() }
-            return Double(DispatchTime.now().uptimeNanoseconds - sliceStart) / 1e9 * Self.sealRestFactor
+            return min(Double(DispatchTime.now().uptimeNanoseconds - sliceStart) / 1e9 * Self.sealRestFactor, Self.sealRestLimit)
         }
     }
 
