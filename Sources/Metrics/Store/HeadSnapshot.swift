@@ -172,10 +172,6 @@ final class HeadSnapshotWriter {
         close(fd)
         fd = -1
         guard rename(tmpPath, finalPath) == 0 else { throw WriteAheadLog.errnoError("rename head snapshot \(tmpPath)") }
-        let dfd = open((finalPath as NSString).deletingLastPathComponent, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if dfd >= 0 {
-            _ = fsync(dfd)
-            close(dfd)
-        }
+        WriteAheadLog.syncDirectory((finalPath as NSString).deletingLastPathComponent)
     }
 }

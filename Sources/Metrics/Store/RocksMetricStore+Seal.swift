@@ -21,12 +21,9 @@ extension RocksMetricStore {
     func seal(_ id: UInt64, _ b: consuming ChunkBuilder, clean: Bool, queue: Bool = true, _ s: inout EngineState, _ ctx: inout IngestContext) {
         let slot = Int(id) - 1
         dropSealed(id, &s, &ctx)
-        let pending = PendingChunk(b, queue: queue, seq: s.seals.nextSeq)
+        let pending = PendingChunk(b, queue: queue, seq: s.seals.enqueue(id))
         s.heads[slot].sealed = .pending(pending)
         s.heads[slot].sealedClean = clean
-        s.seals.ids.append(UInt32(id))
-        s.seals.seqs.append(s.seals.nextSeq)
-        s.seals.nextSeq &+= 1
         s.seals.pending += 1
         s.seals.writeDue = min(s.seals.writeDue, writeDue(pending))
     }
@@ -49,14 +46,11 @@ extension RocksMetricStore {
         dropSealed(id, &s, &ctx)
         let partition = MetricKey.partition(chunk.header.maxT)
         ctx.chunkPuts.append((MetricKey.chunk(id, maxT: chunk.header.maxT), chunk.encoded))
-        s.heads[slot].sealed = .stored(StoredChunk(chunk, seq: s.seals.nextSeq))
-        s.heads[slot].sealedClean = clean
-        s.headClosed(partition: partition)
         // In the queue only for its release; with nothing unwritten before it, it counts as written.
         let nothingUnwritten = s.seals.written == s.seals.ids.count
-        s.seals.ids.append(UInt32(id))
-        s.seals.seqs.append(s.seals.nextSeq)
-        s.seals.nextSeq &+= 1
+        s.heads[slot].sealed = .stored(StoredChunk(chunk, seq: s.seals.enqueue(id)))
+        s.heads[slot].sealedClean = clean
+        s.headClosed(partition: partition)
         if nothingUnwritten { s.seals.written += 1 }
         s.seals.releaseDue = min(s.seals.releaseDue, chunk.header.maxT + options.sealedHold)
     }
@@ -96,7 +90,7 @@ extension RocksMetricStore {
                 let id = UInt64(s.seals.ids[i])
                 // Only the head this entry sealed: one sealed again since has a later entry of its
                 // own, and stopping here at its later due time held every entry behind it back.
-                if case .pending(let p) = s.heads[Int(id) - 1].sealed, p.seq == s.seals.seqs[i] {
+                if let p = s.pendingSealed(entry: i) {
                     // Entries are in sealing order, so the due times mostly ascend: stop at the first not due.
                     if dueOnly && writeDue(p) > s.dataClock {
                         s.seals.writeDue = writeDue(p)
@@ -142,7 +136,7 @@ extension RocksMetricStore {
             s.seals.writeDue = .max
             var next = end
             while next < s.seals.ids.count {
-                if case .pending(let p) = s.heads[Int(s.seals.ids[next]) - 1].sealed, p.seq == s.seals.seqs[next] {
+                if let p = s.pendingSealed(entry: next) {
                     s.seals.writeDue = writeDue(p)
                     break
                 }

@@ -186,6 +186,12 @@ struct EngineState {
 
     mutating func headOpened(partition: Int64) { headPartitions[partition, default: 0] += 1 }
 
+    /// The pending sealed head seal-queue entry `i` queued, while its series still holds it.
+    func pendingSealed(entry i: Int) -> PendingChunk? {
+        guard case .pending(let p) = heads[Int(seals.ids[i]) - 1].sealed, p.seq == seals.seqs[i] else { return nil }
+        return p
+    }
+
     mutating func headClosed(partition: Int64) {
         if let n = headPartitions[partition] { headPartitions[partition] = n > 1 ? n - 1 : nil }
     }

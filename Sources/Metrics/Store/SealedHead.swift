@@ -121,6 +121,15 @@ struct SealQueue {
         released = 0
     }
 
+    /// Appends an entry for series `id` and returns its seal number.
+    mutating func enqueue(_ id: UInt64) -> UInt32 {
+        let seq = nextSeq
+        ids.append(UInt32(id))
+        seqs.append(seq)
+        nextSeq &+= 1
+        return seq
+    }
+
     /// Whether the sealing thread has work at `clock`: a write or a release that is due.
     func hasWork(clock: Int64) -> Bool {
         (written < ids.count && clock >= writeDue) || (released < written && clock >= releaseDue)

@@ -75,12 +75,18 @@ final class WriteAheadLog: Sendable {
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw errnoError("create WAL segment \(path)") }
         // The new file's directory entry must survive a crash too.
+        syncDirectory(directory)
+        return fd
+    }
+
+    /// Syncs `directory` so a file created or renamed in it survives a crash (best effort: a
+    /// directory that cannot be opened is left as it is).
+    static func syncDirectory(_ directory: String) {
         let dfd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         if dfd >= 0 {
             _ = fsync(dfd)
             Glibc.close(dfd)
         }
-        return fd
     }
 
     static func errnoError(_ operation: String) -> MetricsError {
