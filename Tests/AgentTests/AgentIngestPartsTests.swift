@@ -38,6 +38,26 @@ import Web
         #expect(lag.summary(at: 200_000).count == 0, "old slots leave the window")
     }
 
+    @Test func aLagJustUnderTheFiveSecondTargetReadsUnderIt() {
+        // Between 4 and 8 s the buckets are 512 ms wide: 4.5 s reads 4,607 ms, 5.05 s reads 5,119 ms.
+        // (One far larger lag each, so the p99 is its bucket's bound and not capped by the max.)
+        var under = IngestLagStats(window: 60_000, slotCount: 6)
+        for _ in 0..<99 { under.record(4_500, at: 1_000) }
+        under.record(9_000, at: 1_000)
+        #expect(under.summary(at: 2_000).p99 == 4_607)
+        var over = IngestLagStats(window: 60_000, slotCount: 6)
+        for _ in 0..<99 { over.record(5_050, at: 1_000) }
+        over.record(9_000, at: 1_000)
+        #expect(over.summary(at: 2_000).p99 == 5_119)
+        // Every bucket's bound is at most 12.5 % above any lag it holds, and buckets are ordered.
+        for ms: Int64 in [1, 2, 3, 7, 8, 9, 100, 1_000, 4_096, 4_607, 4_608, 65_000, 1_000_000] {
+            let b = IngestLagStats.bucket(ms)
+            let upper = IngestLagStats.upperBound(b)
+            #expect(upper >= ms && Double(upper) <= Double(ms) * 1.125 + 1, "\(ms) ms → bucket \(b) up to \(upper)")
+            #expect(b == 0 || IngestLagStats.upperBound(b - 1) < ms, "\(ms) ms belongs to an earlier bucket")
+        }
+    }
+
     @Test func aSilentAgentHostIsMarkedDisconnectedAndComesBackOnItsNextCall() async throws {
         let dir = agentTempDir()
         defer { try? FileManager.default.removeItem(atPath: dir) }

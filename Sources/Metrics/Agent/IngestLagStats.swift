@@ -2,10 +2,15 @@
 /// histogram over a sliding window: the window is split into `slotCount` slots of equal length,
 /// each with its own counts; a quantile reads every slot still inside the window.
 ///
-/// Buckets: 0 ms, then four linear sub-buckets per power of two (≤ 19 % relative error), up to 2⁴⁰ ms.
+/// Buckets: 0 ms, then eight linear sub-buckets per power of two, up to 2⁴⁰ ms: a quantile is its
+/// bucket's upper bound, at most 12.5 % above the true value (512 ms wide between 4 and 8 s, so a
+/// p99 of 4.5 s reads 4,607 ms, not 5,119 ms as with four sub-buckets, where the 5 s target sits).
 /// Not thread-safe by itself (the ingest service keeps it behind a `Mutex`).
 public struct IngestLagStats: Sendable {
-    static let bucketCount = 1 + 41 * 4
+    /// log2 of the sub-buckets per power of two.
+    static let subBits = 3
+    static let subCount = 1 << subBits
+    static let bucketCount = 1 + 41 * subCount
 
     private struct Slot {
         var start: Int64 = .min
@@ -27,20 +32,20 @@ public struct IngestLagStats: Sendable {
 
     /// The bucket a lag of `ms` falls in.
     @inline(__always)
-    static func bucket(_ ms: Int64) -> Int {
+    public static func bucket(_ ms: Int64) -> Int {
         if ms <= 0 { return 0 }
         let v = UInt64(ms)
         let e = 63 - v.leadingZeroBitCount          // 2^e <= v < 2^(e+1)
-        if e < 2 { return 1 + e * 4 }
-        return min(bucketCount - 1, 1 + e * 4 + Int((v >> (e - 2)) & 3))
+        if e < subBits { return 1 + e * subCount }
+        return min(bucketCount - 1, 1 + e * subCount + Int((v >> (e - subBits)) & UInt64(subCount - 1)))
     }
 
     /// The largest lag a bucket holds (its upper bound), in ms.
-    static func upperBound(_ bucket: Int) -> Int64 {
+    public static func upperBound(_ bucket: Int) -> Int64 {
         if bucket == 0 { return 0 }
-        let e = (bucket - 1) / 4, sub = (bucket - 1) % 4
-        if e < 2 { return (Int64(1) << (e + 1)) - 1 }
-        return (Int64(1) << e) + Int64(sub + 1) * (Int64(1) << (e - 2)) - 1
+        let e = (bucket - 1) / subCount, sub = (bucket - 1) % subCount
+        if e < subBits { return (Int64(1) << (e + 1)) - 1 }
+        return (Int64(1) << e) + Int64(sub + 1) * (Int64(1) << (e - subBits)) - 1
     }
 
     private mutating func slot(at now: Int64) -> Int {
