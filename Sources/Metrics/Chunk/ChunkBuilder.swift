@@ -1,3 +1,5 @@
+import CPrefetch
+
 /// The open chunk of one series (the head), appendable in place; what `bytes()` returns is what is stored.
 ///
 /// Holds two small byte arrays (timestamp runs, values) and a few scalars — no `[Point]` buffer.
@@ -198,6 +200,28 @@ public struct ChunkBuilder: Sendable {
         }
         return out
     }
+
+    /// Hints the CPU to fetch the memory the next `append` to the builder at `builder` touches in
+    /// its values buffer: the buffer's header (reference count, count, capacity) and the bytes at
+    /// the open delta group, where the append writes. An append otherwise waits for both, one after
+    /// the other: buffers lie scattered over a heap of GBs at millions of series.
+    ///
+    /// Reads the buffer's address from the builder's memory without touching the buffer (an
+    /// `[UInt8]` is one pointer to its storage object, whose elements start 32 bytes in). Only
+    /// hints follow from it, and a hint never faults, so a wrong guess costs a wasted fetch at most;
+    /// `builder` itself must point at live memory the size of a `ChunkBuilder` (for a nil head,
+    /// whatever bytes it holds are harmless).
+    @inline(__always)
+    static func prefetchForAppend(at builder: UnsafeRawPointer) {
+        let storage = builder.load(fromByteOffset: valuesOffset, as: UInt.self)
+        let open = builder.load(fromByteOffset: pendingStartOffset, as: Int.self)
+        let header = UnsafeRawPointer(bitPattern: storage)
+        stratus_prefetch_for_write(header)
+        stratus_prefetch_for_write(header.map { $0 + 32 + Int(truncatingIfNeeded: UInt32(truncatingIfNeeded: open)) })
+    }
+
+    private static let valuesOffset = MemoryLayout<ChunkBuilder>.offset(of: \ChunkBuilder.values)!
+    private static let pendingStartOffset = MemoryLayout<ChunkBuilder>.offset(of: \ChunkBuilder.pendingStart)!
 
     /// Grows `values` by 1.25x instead of the standard doubling: a head lives for up to 360
     /// samples, and doubling would leave up to half the buffer unused in every series' memory.

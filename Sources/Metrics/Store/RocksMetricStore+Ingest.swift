@@ -205,6 +205,10 @@ extension RocksMetricStore {
             try vs.withUnsafeBufferPointer { vs in
                 var i = 0
                 while i < n {
+                    if i + Self.bufferPrefetchDistance < n {
+                        let ahead = ids[i + Self.bufferPrefetchDistance]
+                        s.heads.withUnsafeBufferPointer { Self.prefetchAppend($0, id: ahead) }
+                    }
                     let id = ids[i]
                     let slot = Int(id) - 1
                     var k = i
@@ -251,6 +255,22 @@ extension RocksMetricStore {
             offset += 64
         }
     }
+
+    /// How many samples ahead `acceptAll` prefetches the values buffer an append writes. The heads
+    /// are in cache by then (`filterAccepted` touched them); the buffers are not.
+    static let bufferPrefetchDistance = 6
+
+    /// Hints the CPU to fetch what the next append to series `id`'s head writes (see
+    /// `ChunkBuilder.prefetchForAppend`); reads only the head, which must be in `heads`.
+    @inline(__always)
+    static func prefetchAppend(_ heads: UnsafeBufferPointer<HeadSeries>, id: UInt64) {
+        let slot = Int(truncatingIfNeeded: id) &- 1
+        guard slot >= 0, slot < heads.count, let base = heads.baseAddress else { return }
+        ChunkBuilder.prefetchForAppend(at: UnsafeRawPointer(base + slot) + builderOffset)
+    }
+
+    /// Where a `HeadSeries` holds its builder (an optional's payload starts at its own offset 0).
+    private static let builderOffset = MemoryLayout<HeadSeries>.offset(of: \HeadSeries.builder)!
 
     /// Resolves (creating) every sample's series, refusing new series past the limit, then appends.
     func writeBlocking(_ samples: [Sample]) throws -> WriteReport {
