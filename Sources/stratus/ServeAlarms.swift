@@ -32,6 +32,9 @@ enum ServeAlarms {
         // Mid-slot: samples are stamped at the slot's start and agents push them within its first
         // ~3 s, so at half the interval the slot is complete and the round stays out of the push burst.
         s.evaluationOffset = s.evaluationInterval / 2
+        // At 10,000 hosts the burst lasts ~4-6 s, past mid-slot: the round then waits for it to
+        // end, until 90 % of the interval at the latest (before the next slot's burst).
+        s.ingestLullLimit = s.evaluationInterval * 2 / 5
         if let text = maxAgeText {
             guard let ms = parseDuration(text), ms >= 60_000, ms <= 30 * 86_400_000 else {
                 throw StartupError("delivery max age '\(text)' is not a duration from 1m to 30d; write e.g. 3600, 90m, 24h or 7d (--delivery-max-age)")

@@ -4,6 +4,7 @@ import Foundation
 import Logging
 import ServiceLifecycle
 import StratusMetrics
+import Synchronization
 import Testing
 
 /// `AlarmService`: evaluation → commit → dispatcher, inhibition from the event notifier's host
@@ -106,6 +107,69 @@ import Testing
         while f.sender.sent.isEmpty, Date() < deadline { try await Task.sleep(for: .milliseconds(20)) }
         #expect(f.sender.sent.count == 1)
         #expect(try await f.store.outboxCounts()[.delivered] == 1)
+        await group.triggerGracefulShutdown()
+        try await running.value
+    }
+}
+
+/// A round waits for the metric store's ingest lull (`AlarmServiceSettings.ingestLullLimit`)
+/// between its tick and its evaluation.
+@Suite struct AlarmRoundLullTests {
+    /// `MemoryMetricStore` whose lull lasts until the test opens it, recording the limits asked for.
+    final class GatedLullStore: MetricStore {
+        let inner = MemoryMetricStore()
+        private let gate = Mutex<(open: Bool, limits: [Int64])>((false, []))
+        var limits: [Int64] { gate.withLock { $0.limits } }
+        func open() { gate.withLock { $0.open = true } }
+
+        func write(_ samples: [Sample]) async throws -> WriteReport { try await inner.write(samples) }
+        func select(_ matchers: [LabelMatcher], from: Int64, to: Int64) async throws -> [SeriesPoints] {
+            try await inner.select(matchers, from: from, to: to)
+        }
+        func labelValues(_ name: String, matchers: [LabelMatcher]) async throws -> [String] {
+            try await inner.labelValues(name, matchers: matchers)
+        }
+        func stats() async throws -> TSDBStats { try await inner.stats() }
+        func ingestLull(limit: Int64) async {
+            gate.withLock { $0.limits.append(limit) }
+            while !gate.withLock({ $0.open }) && !Task.isCancelled { try? await Task.sleep(for: .milliseconds(10)) }
+        }
+    }
+
+    @Test func aRoundWaitsForTheIngestLullThenEvaluates() async throws {
+        let t0 = DispatcherAlarmServiceTests.t0
+        let store = try SQLiteAlarmStore(path: nil)
+        let inventory = try SQLiteInventoryStore(path: nil)
+        let metrics = GatedLullStore()
+        let clock = ManualWallClock(start: t0)
+        let sender = ScriptedSender()
+        let topic = try await store.createTopic(SNSTopic(uuid: "", name: "ops"), at: t0)
+        let endpoint = try await store.createEndpoint(SNSEndpoint(uuid: "", name: "hook", config: .http(HTTPEndpointConfig(url: "http://127.0.0.1:9/"))), at: t0)
+        try await store.subscribe(endpointUuid: endpoint.uuid, topicUuid: topic.uuid)
+        _ = try await store.createAlarm(AlarmRule(uuid: "", name: "cpu", namespace: "ZStack/VM", metricName: "CPUAverageUsedUtilization",
+                                                  comparisonOperator: .greaterThanOrEqualTo, threshold: 80, period: 30,
+                                                  actions: [topic.uuid]), at: t0)
+        var settings = AlarmServiceSettings()
+        settings.ingestLullLimit = 4_000
+        var quiet = Logger(label: "test")
+        quiet.logLevel = .critical
+        let service = AlarmService(store: store, metrics: metrics, inventory: inventory, sender: sender, clock: clock,
+                                   settings: settings, jitter: { $0 }, logger: quiet)
+        let tick = t0 + 2_000
+        let labels = ZWatchName.labels(namespace: "ZStack/VM", metricName: "CPUAverageUsedUtilization", ["VMUuid": "vm-1", "HostUuid": "h"])
+        try await metrics.write((0..<4).map { Sample(labels: labels, timestamp: tick - Int64(3 - $0) * 10_000, value: 90) })
+        let group = ServiceGroup(configuration: .init(services: [service], logger: Logger(label: "test")))
+        let running = Task { try await group.run() }
+        let deadline = Date().addingTimeInterval(10)
+        while clock.sleeperCount < 2, Date() < deadline { try await Task.sleep(for: .milliseconds(10)) }
+        clock.advance(to: tick)
+        while metrics.limits.isEmpty, Date() < deadline { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(metrics.limits == [4_000], "the round asked for the lull with its limit")
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(try await store.outboxCounts().values.reduce(0, +) == 0, "nothing evaluated while the lull lasts")
+        metrics.open()
+        while sender.sent.isEmpty, Date() < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(sender.sent.count == 1, "the round evaluated once the lull came")
         await group.triggerGracefulShutdown()
         try await running.value
     }

@@ -45,6 +45,38 @@ import Testing
         #expect(quiet.waitsGivenUp == 1, "a wait skipped in the backoff did not give up")
     }
 
+    @Test func anAsyncLullEndsOneGapAfterTheLastAppendOrAtItsLimitWithoutBackingOff() async throws {
+        let quiet = IngestQuiet(gap: 0.3, limit: 1, backoff: 60)
+        var start = DispatchTime.now().uptimeNanoseconds
+        await quiet.lull(limit: 120_000_000_000)
+        #expect(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 < 0.15, "no recent append: no wait (no sleep at all)")
+        quiet.noteAppend()
+        start = DispatchTime.now().uptimeNanoseconds
+        await quiet.lull(limit: 120_000_000_000)
+        let afterGap = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        // Loose: in a full test run the cooperative pool is busy and a task's sleep can end tens
+        // of seconds late; what matters is that the lull ended long before its 120 s limit.
+        #expect(afterGap >= 0.25 && afterGap < 90, "waited \(afterGap) s")
+        // Appends every 10 ms never leave a 0.3 s gap: the lull ends at its 0.5 s limit.
+        let running = RunningFlag()
+        let appender = Thread {
+            while running.value.load(ordering: .relaxed) {
+                quiet.noteAppend()
+                Thread.sleep(forTimeInterval: 0.01)
+            }
+        }
+        appender.start()
+        defer { running.value.store(false, ordering: .relaxed) }
+        quiet.noteAppend()
+        start = DispatchTime.now().uptimeNanoseconds
+        await quiet.lull(limit: 500_000_000)
+        let atLimit = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        #expect(atLimit >= 0.45 && atLimit < 90, "ran to the limit: \(atLimit) s")
+        #expect(quiet.waitsGivenUp == 0, "a lull's own limit is not a background give-up")
+        let slice = Self.seconds { quiet.wait() }
+        #expect(slice >= 0.25, "no backoff started: a background slice still waits (\(slice) s)")
+    }
+
     @Test func stopEndsAWait() {
         let quiet = IngestQuiet(gap: 10, limit: 20, backoff: 60)
         quiet.noteAppend()

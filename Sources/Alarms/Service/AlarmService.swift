@@ -10,6 +10,10 @@ public struct AlarmServiceSettings: Sendable, Equatable {
     public var evaluationInterval: Int64 = 10_000
     /// Where in each interval the round runs, so it sees the samples collected at the grid slot.
     public var evaluationOffset: Int64 = 2_000
+    /// After its tick a round waits up to this long for the metric store's ingest lull (no sample
+    /// appended for a moment: the slot's push burst is in), so that it reads a complete slot and
+    /// does not take CPU from the burst's tail. 0 = no wait.
+    public var ingestLullLimit: Int64 = 0
     /// The resource event log is read this often (and when poked).
     public var eventPollInterval: Int64 = 1_000
     /// Retries, max age, breakers, DingTalk pacing.
@@ -28,7 +32,8 @@ public struct AlarmServiceSettings: Sendable, Equatable {
 
 /// Runs alarms inside `stratus serve`: evaluation rounds, event notifications and delivery.
 ///
-/// - Every `evaluationInterval` (on the grid, at `evaluationOffset`) it loads the rules and the
+/// - Every `evaluationInterval` (on the grid, at `evaluationOffset`, then after the metric store's
+///   ingest lull, at most `ingestLullLimit` later) it loads the rules and the
 ///   active silences, evaluates them with `AlarmEvaluator` (seeded from the stored instance states;
 ///   VMs on disconnected hosts inhibited), commits the round atomically and pokes the dispatcher.
 /// - `EventNotifier` reads the resource event log every `eventPollInterval`.
@@ -137,6 +142,7 @@ public final class AlarmService: Service, Sendable {
             if tick <= now { tick += interval }
             // Through a Wakeup: it returns on cancellation whatever the clock does.
             do { try await evaluationTimer.wait(until: tick, clock: clock) } catch { return }
+            if settings.ingestLullLimit > 0 { await metrics.ingestLull(limit: settings.ingestLullLimit) }
             do {
                 try await evaluateOnce(at: tick)
             } catch {

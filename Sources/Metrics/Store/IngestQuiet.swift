@@ -40,6 +40,24 @@ final class IngestQuiet: Sendable {
     /// Records an append (called by every append, outside the store lock).
     func noteAppend() { lastAppend.store(Self.now(), ordering: .relaxed) }
 
+    /// Nanoseconds until quiet if no append arrives meanwhile; 0 when it is quiet now.
+    func untilQuiet() -> UInt64 {
+        let quietAt = lastAppend.load(ordering: .relaxed) &+ gap, now = Self.now()
+        return now >= quietAt ? 0 : quietAt - now
+    }
+
+    /// `wait` for async callers, without holding a thread: returns once quiet, after `limit`
+    /// (ns), or on cancellation. Gives up without counting or backing off: its caller (an alarm
+    /// round) has its own deadline.
+    func lull(limit: UInt64) async {
+        let deadline = Self.now() &+ limit
+        while !Task.isCancelled {
+            let left = untilQuiet(), now = Self.now()
+            if left == 0 || now >= deadline { return }
+            try? await Task.sleep(nanoseconds: min(left, deadline - now, 50_000_000))
+        }
+    }
+
     /// Waits that gave up at `limit` since the store opened.
     var waitsGivenUp: Int { givenUp.load(ordering: .relaxed) }
 

@@ -20,6 +20,14 @@ public protocol MetricStore: Sendable {
     func labelValues(_ name: String, matchers: [LabelMatcher]) async throws -> [String]
     /// Series count and label cardinality.
     func stats() async throws -> TSDBStats
+    /// Returns once no sample has been appended for a short gap (the collection round's burst is
+    /// in), or after `limit` ms, or on cancellation. A store that does not track its appends
+    /// returns at once.
+    func ingestLull(limit: Int64) async
+}
+
+extension MetricStore {
+    public func ingestLull(limit: Int64) async {}
 }
 
 extension MetricStore {

@@ -145,6 +145,12 @@ public final class RocksMetricStore: AggregatingStore, BulkAppendingStore {
         try await NIOThreadPool.singleton.runIfActive { try self.statsBlocking() }
     }
 
+    /// Returns once no append has arrived for `IngestQuiet.gap` (0.25 s), after `limit` ms, or on
+    /// cancellation.
+    public func ingestLull(limit: Int64) async {
+        await quiet.lull(limit: UInt64(max(0, limit)) * 1_000_000)
+    }
+
     public func aggregateWindows(
         _ matchers: [LabelMatcher], start: Int64, end: Int64, step: Int64, window: Int64
     ) async throws -> [SeriesWindows] {
