@@ -21,6 +21,16 @@ public struct SampleBatch: Sendable {
         values.reserveCapacity(capacity)
     }
 
+    /// A batch of the samples `refs[k]`, `timestamps[k]`, `values[k]` (equal counts), adopting the
+    /// arrays as they are (no copy).
+    public init(refs: [SeriesRef], timestamps: [Int64], values: [Double]) {
+        precondition(refs.count == timestamps.count && refs.count == values.count,
+                     "SampleBatch: \(refs.count) refs, \(timestamps.count) timestamps, \(values.count) values")
+        self.refs = refs
+        self.timestamps = timestamps
+        self.values = values
+    }
+
     public var count: Int { refs.count }
     public var isEmpty: Bool { refs.isEmpty }
 
