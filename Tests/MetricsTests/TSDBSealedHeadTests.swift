@@ -234,6 +234,44 @@ import Testing
         }
     }
 
+    @Test func aBackgroundCheckpointWaitsWhileSealedHeadsAreDueThenRuns() async throws {
+        try await withTSDBTempDirectory { dir in
+            let n = 40
+            var o = TSDBOptions.keepForever
+            // `maintain` compares its `now` (sample time here, 1970) with the wall clock of the last
+            // checkpoint: an interval of Int64.min makes every pass find a checkpoint due.
+            o.checkpointInterval = .min
+            let store = try RocksMetricStore(path: dir, options: o)
+            defer { store.close() }
+            var (batch, want) = Self.hourOfSamples(n)
+            try Self.append(store, batch)
+            try Self.append(store, Self.round(n, at: Self.boundary + 60_000, value: 1, into: &want))
+            #expect(!store.checkpointWaitsForSealing(), "sealed heads inside their hold are not due")
+            // Something else holds the maintenance lock for 3 s, so the sealing thread cannot
+            // write the heads that fall due now.
+            let holder = Thread { store.maintenanceLock.withLock { _ in Thread.sleep(forTimeInterval: 3) } }
+            holder.start()
+            try await Task.sleep(for: .milliseconds(200))
+            try Self.append(store, Self.round(n, at: Self.boundary + TSDBOptions().sealedHold + 10_000, value: 2, into: &want))
+            #expect(try Self.census(store, n).pending == n)
+            #expect(store.checkpointWaitsForSealing())
+            // A due checkpoint waits: maintain returns without it, and without
+            // queueing behind the lock.
+            let started = Date()
+            let waited = try store.maintain(now: Self.boundary + TSDBOptions().sealedHold + 20_000)
+            #expect(waited.checkpointWaitedForSealing && !waited.checkpointed, "\(waited)")
+            #expect(Date().timeIntervalSince(started) < 2.5, "maintain did not wait for the lock")
+            // Once the sealing thread has written them, the next pass checkpoints.
+            let deadline = Date().addingTimeInterval(30)
+            while try Self.census(store, n).pending > 0 && Date() < deadline { try await Task.sleep(for: .milliseconds(20)) }
+            #expect(try Self.census(store, n).pending == 0)
+            #expect(!store.checkpointWaitsForSealing())
+            let ran = try store.maintain(now: Self.boundary + TSDBOptions().sealedHold + 30_000)
+            #expect(ran.checkpointed && !ran.checkpointWaitedForSealing, "\(ran)")
+            try Self.expectReads(store, want, from: 0, to: .max, "after the checkpoint")
+        }
+    }
+
     @Test func aLateSampleASplitAndTheNextBoundaryWriteTheSealedHeadFirst() async throws {
         try await withTSDBTempDirectory { dir in
             let n = 4

@@ -33,6 +33,11 @@ final class RocksOptions {
         handle = rocksdb_options_create()
         rocksdb_options_set_create_if_missing(handle, configuration.createIfMissing ? 1 : 0)
         rocksdb_options_increase_parallelism(handle, 2)
+        // Flushes and compactions hand their output to the disk every MiB as they write it (and
+        // the RocksDB log every MiB too), instead of leaving hundreds of MB dirty for the kernel to
+        // write in one flood that the store's WAL fsyncs (which agent pushes wait for) queue behind.
+        rocksdb_options_set_bytes_per_sync(handle, 1 << 20)
+        rocksdb_options_set_wal_bytes_per_sync(handle, 1 << 20)
         if compression {
             // ZSTD everywhere: flushed (L0) files are what "bytes on disk after flush" measures,
             // and metric chunks are small varints that ZSTD models far better than LZ4.

@@ -72,8 +72,15 @@ public final class RollupBuilder: Sendable {
         struct Update { var hours: [Int64] = []; var buckets: [RollupBucket] = [] }
         var updates: [RollupKey: Update] = [:]
         let batch = RocksWriteBatch()
+        // One iterator over the `C` keys for the whole batch: its entries come in (hour, id) order,
+        // so each series' chunks lie after the previous one's, and creating an iterator per entry
+        // (a merge over every memtable and level) cost more than stepping or seeking it.
+        let chunks = try db.makeIterator(lower: [RollupKeys.chunkPrefix], upper: [RollupKeys.chunkPrefix + 1])
+        var previousHour: Int64?
         for e in entries {
-            let points = try rawPoints(e.id, hour: e.hour)
+            // Within one hour the ids ascend, so the targets do; a new hour starts over at a low id.
+            let points = try rawPoints(e.id, hour: e.hour, chunks, forward: previousHour == e.hour)
+            previousHour = e.hour
             for res in RollupResolution.allCases {
                 let key = RollupKey(resolution: res, id: e.id, windowEnd: RollupKeys.bucketEnd(e.hour, res.windowMilliseconds))
                 updates[key, default: Update()].hours.append(e.hour)
@@ -98,20 +105,29 @@ public final class RollupBuilder: Sendable {
         }
     }
 
-    /// The raw points of series `id` in the hour partition `(hour - 1h, hour]`, in time order.
-    private func rawPoints(_ id: UInt64, hour: Int64) throws -> [Point] {
+    /// The raw points of series `id` in the hour partition `(hour - 1h, hour]`, in time order, read
+    /// with `chunks` (an iterator over the `C` keys). `forward`: this target is after the previous
+    /// call's, so the iterator may step to it instead of seeking.
+    private func rawPoints(_ id: UInt64, hour: Int64, _ chunks: RocksIterator, forward: Bool) throws -> [Point] {
         var points: [Point] = []
         let start = hour - RollupKeys.hour
-        try db.scan(from: RollupKeys.chunk(id, maxT: start + 1), to: RollupKeys.chunk(id, maxT: hour + 1)) { key, value in
+        let end = RollupKeys.chunk(id, maxT: hour + 1)
+        let target = RollupKeys.chunk(id, maxT: start + 1)
+        if forward { chunks.seek(forwardTo: target, maxSteps: Self.maxSteps) } else { chunks.seek(target) }
+        while chunks.isValid && chunks.currentKeyCompared(to: end) < 0 {
             let chunk: Chunk
-            do { chunk = try Chunk(value) } catch { throw MetricsError.corrupt(key: RollupKeys.hex(key), reason: "\(error)") }
+            do { chunk = try Chunk(chunks.value) } catch { throw MetricsError.corrupt(key: RollupKeys.hex(chunks.key), reason: "\(error)") }
             try chunk.forEach { t, v in
                 if t > start && t <= hour { points.append(Point(timestamp: t, value: v)) }
             }
-            return true
+            chunks.next()
         }
+        try chunks.checkStatus()
         return ChunkCodec.latestPerTimestamp(points)
     }
+
+    /// How many keys `rawPoints` steps over to reach the next series' hour before it seeks instead.
+    static let maxSteps = 16
 
     private func decode(_ value: [UInt8], key: [UInt8]) throws -> [RollupBucket] {
         do { return try RollupCodec.decode(value) } catch { throw MetricsError.corrupt(key: RollupKeys.hex(key), reason: "\(error)") }

@@ -113,6 +113,11 @@ final class HeadSnapshotWriter {
     private var buffer: [UInt8] = []
     private var records: UInt64 = 0
     private static let flushBytes = 1 << 20
+    /// Bytes written to the file so far, and how far `startWriteback` has handed them to the disk.
+    private var written = 0
+    private var handedOff = 0
+    /// Writeback is started every this many bytes (see `startWriteback`).
+    static let writebackBytes = 8 << 20
 
     /// Creates `<segment>.heads.tmp` in the store's snapshot directory.
     init(storePath: String, segment: UInt64) throws {
@@ -161,7 +166,21 @@ final class HeadSnapshotWriter {
             }
             done += n
         }
+        written += buffer.count
         buffer.removeAll(keepingCapacity: true)
+        if written - handedOff >= Self.writebackBytes { startWriteback() }
+    }
+
+    /// Starts the disk write of the newest bytes now and drops the pages of the ones before them
+    /// (written by then) from the page cache (`POSIX_FADV_DONTNEED` does both on Linux, without
+    /// waiting). Left to the kernel, a ~600 MB snapshot sat dirty in memory and went out in one
+    /// flood ~30 s later, and the WAL's fsyncs, which every agent push waits for, queued behind it
+    /// (a 1.5 GB flood held them up to 0.5 s on this VM). Recovery reads the snapshot once, so its
+    /// pages are not worth keeping cached either.
+    private func startWriteback() {
+        let from = max(0, handedOff - Self.writebackBytes)
+        _ = posix_fadvise(fd, off_t(from), off_t(written - from), POSIX_FADV_DONTNEED)
+        handedOff = written
     }
 
     /// Writes the end record, syncs the file, renames it into place and syncs the directory.

@@ -192,6 +192,9 @@ struct EngineState {
 
     mutating func headOpened(partition: Int64) { headPartitions[partition, default: 0] += 1 }
 
+    /// Pending sealed heads are due to be written now (the sealing thread's work after a boundary).
+    var sealedWritesDue: Bool { seals.writesDue(clock: dataClock) }
+
     /// The pending sealed head seal-queue entry `i` queued, while its series still holds it.
     func pendingSealed(entry i: Int) -> PendingChunk? {
         guard case .pending(let p) = heads[Int(seals.ids[i]) - 1].sealed, p.seq == seals.seqs[i] else { return nil }

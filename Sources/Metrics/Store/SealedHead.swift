@@ -130,6 +130,10 @@ struct SealQueue {
         return seq
     }
 
+    /// Whether pending sealed heads are due to be written at `clock` (not entries of heads dropped
+    /// meanwhile, which the writer only steps over).
+    func writesDue(clock: Int64) -> Bool { pending > 0 && written < ids.count && clock >= writeDue }
+
     /// Whether the sealing thread has work at `clock`: a write or a release that is due.
     func hasWork(clock: Int64) -> Bool {
         (written < ids.count && clock >= writeDue) || (released < written && clock >= releaseDue)

@@ -51,11 +51,16 @@ public struct MaintenanceReport: Sendable, Equatable {
     public var retentionSkipped: Bool
     /// Whether a checkpoint was written.
     public var checkpointed: Bool
+    /// A checkpoint was due but waited: the sealing thread had sealed heads due to write
+    /// (`RocksMetricStore.checkpointWaitsForSealing`).
+    public var checkpointWaitedForSealing: Bool
 
-    public init(rollupsBuilt: Int = 0, retention: RetentionReport? = nil, retentionSkipped: Bool = false, checkpointed: Bool = false) {
+    public init(rollupsBuilt: Int = 0, retention: RetentionReport? = nil, retentionSkipped: Bool = false, checkpointed: Bool = false,
+                checkpointWaitedForSealing: Bool = false) {
         self.rollupsBuilt = rollupsBuilt
         self.retention = retention
         self.retentionSkipped = retentionSkipped
         self.checkpointed = checkpointed
+        self.checkpointWaitedForSealing = checkpointWaitedForSealing
     }
 }
