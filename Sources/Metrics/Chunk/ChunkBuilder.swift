@@ -211,17 +211,20 @@ public struct ChunkBuilder: Sendable {
     /// hints follow from it, and a hint never faults, so a wrong guess costs a wasted fetch at most;
     /// `builder` itself must point at live memory the size of a `ChunkBuilder` (for a nil head,
     /// whatever bytes it holds are harmless).
+    /// `offsets` is `appendPrefetchOffsets`, read once by the caller (a `static let` costs a
+    /// `swift_once` call per use inside a loop).
     @inline(__always)
-    static func prefetchForAppend(at builder: UnsafeRawPointer) {
-        let storage = builder.load(fromByteOffset: valuesOffset, as: UInt.self)
-        let open = builder.load(fromByteOffset: pendingStartOffset, as: Int.self)
+    static func prefetchForAppend(at builder: UnsafeRawPointer, offsets: (values: Int, open: Int)) {
+        let storage = builder.load(fromByteOffset: offsets.values, as: UInt.self)
+        let open = builder.load(fromByteOffset: offsets.open, as: Int.self)
         let header = UnsafeRawPointer(bitPattern: storage)
         stratus_prefetch_for_write(header)
         stratus_prefetch_for_write(header.map { $0 + 32 + Int(truncatingIfNeeded: UInt32(truncatingIfNeeded: open)) })
     }
 
-    private static let valuesOffset = MemoryLayout<ChunkBuilder>.offset(of: \ChunkBuilder.values)!
-    private static let pendingStartOffset = MemoryLayout<ChunkBuilder>.offset(of: \ChunkBuilder.pendingStart)!
+    /// Where a builder holds its values buffer and the open group's byte offset.
+    static let appendPrefetchOffsets = (values: MemoryLayout<ChunkBuilder>.offset(of: \ChunkBuilder.values)!,
+                                        open: MemoryLayout<ChunkBuilder>.offset(of: \ChunkBuilder.pendingStart)!)
 
     /// Grows `values` by 1.25x instead of the standard doubling: a head lives for up to 360
     /// samples, and doubling would leave up to half the buffer unused in every series' memory.

@@ -204,10 +204,11 @@ extension RocksMetricStore {
         try ts.withUnsafeBufferPointer { ts in
             try vs.withUnsafeBufferPointer { vs in
                 var i = 0
+                let offsets = Self.appendPrefetchOffsets
                 while i < n {
                     if i + Self.bufferPrefetchDistance < n {
                         let ahead = ids[i + Self.bufferPrefetchDistance]
-                        s.heads.withUnsafeBufferPointer { Self.prefetchAppend($0, id: ahead) }
+                        s.heads.withUnsafeBufferPointer { Self.prefetchAppend($0, id: ahead, offsets) }
                     }
                     let id = ids[i]
                     let slot = Int(id) - 1
@@ -263,14 +264,20 @@ extension RocksMetricStore {
     /// Hints the CPU to fetch what the next append to series `id`'s head writes (see
     /// `ChunkBuilder.prefetchForAppend`); reads only the head, which must be in `heads`.
     @inline(__always)
-    static func prefetchAppend(_ heads: UnsafeBufferPointer<HeadSeries>, id: UInt64) {
+    static func prefetchAppend(_ heads: UnsafeBufferPointer<HeadSeries>, id: UInt64, _ offsets: AppendPrefetchOffsets) {
         let slot = Int(truncatingIfNeeded: id) &- 1
         guard slot >= 0, slot < heads.count, let base = heads.baseAddress else { return }
-        ChunkBuilder.prefetchForAppend(at: UnsafeRawPointer(base + slot) + builderOffset)
+        ChunkBuilder.prefetchForAppend(at: UnsafeRawPointer(base + slot) + offsets.builder, offsets: offsets.inBuilder)
     }
 
-    /// Where a `HeadSeries` holds its builder (an optional's payload starts at its own offset 0).
-    private static let builderOffset = MemoryLayout<HeadSeries>.offset(of: \HeadSeries.builder)!
+    /// Where a `HeadSeries` holds its builder (an optional's payload starts at its own offset 0),
+    /// and where the builder holds what `ChunkBuilder.prefetchForAppend` reads.
+    struct AppendPrefetchOffsets {
+        var builder: Int
+        var inBuilder: (values: Int, open: Int)
+    }
+    static let appendPrefetchOffsets = AppendPrefetchOffsets(builder: MemoryLayout<HeadSeries>.offset(of: \HeadSeries.builder)!,
+                                                             inBuilder: ChunkBuilder.appendPrefetchOffsets)
 
     /// Resolves (creating) every sample's series, refusing new series past the limit, then appends.
     func writeBlocking(_ samples: [Sample]) throws -> WriteReport {
