@@ -13,6 +13,19 @@ import Testing
         return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
     }
 
+    /// Starts a thread that notes an append every 10 ms (a stream that never pauses) until the
+    /// returned flag is cleared.
+    private static func steadyAppends(_ quiet: IngestQuiet) -> RunningFlag {
+        let running = RunningFlag()
+        Thread {
+            while running.value.load(ordering: .relaxed) {
+                quiet.noteAppend()
+                Thread.sleep(forTimeInterval: 0.01)
+            }
+        }.start()
+        return running
+    }
+
     @Test func noRecentAppendMeansNoWait() {
         let quiet = IngestQuiet(gap: 0.2, limit: 5, backoff: 60)
         #expect(Self.seconds { quiet.wait() } < 0.15)
@@ -27,14 +40,7 @@ import Testing
 
     @Test func aStreamThatNeverPausesEndsTheWaitAtTheLimitThenBackoffSkipsWaiting() async throws {
         let quiet = IngestQuiet(gap: 0.2, limit: 0.6, backoff: 60)
-        let running = RunningFlag()
-        let appender = Thread {
-            while running.value.load(ordering: .relaxed) {
-                quiet.noteAppend()
-                Thread.sleep(forTimeInterval: 0.01)
-            }
-        }
-        appender.start()
+        let running = Self.steadyAppends(quiet)
         defer { running.value.store(false, ordering: .relaxed) }
         quiet.noteAppend()
         let first = Self.seconds { quiet.wait() }
@@ -58,14 +64,7 @@ import Testing
         // of seconds late; what matters is that the lull ended long before its 120 s limit.
         #expect(afterGap >= 0.25 && afterGap < 90, "waited \(afterGap) s")
         // Appends every 10 ms never leave a 0.3 s gap: the lull ends at its 0.5 s limit.
-        let running = RunningFlag()
-        let appender = Thread {
-            while running.value.load(ordering: .relaxed) {
-                quiet.noteAppend()
-                Thread.sleep(forTimeInterval: 0.01)
-            }
-        }
-        appender.start()
+        let running = Self.steadyAppends(quiet)
         defer { running.value.store(false, ordering: .relaxed) }
         quiet.noteAppend()
         start = DispatchTime.now().uptimeNanoseconds
