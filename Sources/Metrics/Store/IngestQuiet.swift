@@ -40,9 +40,9 @@ final class IngestQuiet: Sendable {
     /// Records an append (called by every append, outside the store lock).
     func noteAppend() { lastAppend.store(Self.now(), ordering: .relaxed) }
 
-    /// Nanoseconds until quiet if no append arrives meanwhile; 0 when it is quiet now.
-    func untilQuiet() -> UInt64 {
-        let quietAt = lastAppend.load(ordering: .relaxed) &+ gap, now = Self.now()
+    /// Nanoseconds from `now` until quiet if no append arrives meanwhile; 0 when it is quiet then.
+    func untilQuiet(at now: UInt64) -> UInt64 {
+        let quietAt = lastAppend.load(ordering: .relaxed) &+ gap
         return now >= quietAt ? 0 : quietAt - now
     }
 
@@ -52,7 +52,7 @@ final class IngestQuiet: Sendable {
     func lull(limit: UInt64) async {
         let deadline = Self.now() &+ limit
         while !Task.isCancelled {
-            let left = untilQuiet(), now = Self.now()
+            let now = Self.now(), left = untilQuiet(at: now)
             if left == 0 || now >= deadline { return }
             try? await Task.sleep(nanoseconds: min(left, deadline - now, 50_000_000))
         }
@@ -67,15 +67,14 @@ final class IngestQuiet: Sendable {
         let start = Self.now()
         guard start >= noWaitUntil.load(ordering: .relaxed) else { return }
         while !stop() {
-            let now = Self.now()
-            let quietAt = lastAppend.load(ordering: .relaxed) &+ gap
-            if now >= quietAt { return }
+            let now = Self.now(), left = untilQuiet(at: now)
+            if left == 0 { return }
             if now - start >= limit {
                 noWaitUntil.store(now + backoff, ordering: .relaxed)
                 givenUp.add(1, ordering: .relaxed)
                 return
             }
-            Thread.sleep(forTimeInterval: Double(min(quietAt - now, start + limit - now, 50_000_000)) / 1e9)
+            Thread.sleep(forTimeInterval: Double(min(left, start + limit - now, 50_000_000)) / 1e9)
         }
     }
 }

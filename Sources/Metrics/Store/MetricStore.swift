@@ -28,9 +28,7 @@ public protocol MetricStore: Sendable {
 
 extension MetricStore {
     public func ingestLull(limit: Int64) async {}
-}
 
-extension MetricStore {
     /// A batch appender: `append` validates and collects, `commit` writes the batch.
     public func appender() -> MetricAppender { MetricAppender(store: self) }
 }
