@@ -35,6 +35,10 @@ enum ServeAlarms {
         // At 10,000 hosts the burst lasts ~4-6 s, past mid-slot: the round then waits for it to
         // end, until 90 % of the interval at the latest (before the next slot's burst).
         s.ingestLullLimit = s.evaluationInterval * 2 / 5
+        // In an ingest backlog at most two rounds in three are skipped: an alarm then fires at
+        // most two intervals later, and the backlog gets the CPU of the rounds (seconds each at
+        // 10,000 hosts once they run inside the pushes).
+        s.maxRoundsSkippedInBacklog = 2
         if let text = maxAgeText {
             guard let ms = parseDuration(text), ms >= 60_000, ms <= 30 * 86_400_000 else {
                 throw StartupError("delivery max age '\(text)' is not a duration from 1m to 30d; write e.g. 3600, 90m, 24h or 7d (--delivery-max-age)")

@@ -101,7 +101,7 @@ import Testing
         let group = ServiceGroup(configuration: .init(services: [f.service], logger: Logger(label: "test")))
         let running = Task { try await group.run() }
         // Wait until the loops sleep on the clock, then move it to the tick.
-        let deadline = Date().addingTimeInterval(10)
+        let deadline = Date().addingTimeInterval(60)
         while f.clock.sleeperCount < 2, Date() < deadline { try await Task.sleep(for: .milliseconds(10)) }
         f.clock.advance(to: tick)
         while f.sender.sent.isEmpty, Date() < deadline { try await Task.sleep(for: .milliseconds(20)) }
@@ -160,7 +160,7 @@ import Testing
         try await metrics.write((0..<4).map { Sample(labels: labels, timestamp: tick - Int64(3 - $0) * 10_000, value: 90) })
         let group = ServiceGroup(configuration: .init(services: [service], logger: Logger(label: "test")))
         let running = Task { try await group.run() }
-        let deadline = Date().addingTimeInterval(10)
+        let deadline = Date().addingTimeInterval(60)
         while clock.sleeperCount < 2, Date() < deadline { try await Task.sleep(for: .milliseconds(10)) }
         clock.advance(to: tick)
         while metrics.limits.isEmpty, Date() < deadline { try await Task.sleep(for: .milliseconds(10)) }
@@ -170,6 +170,60 @@ import Testing
         metrics.open()
         while sender.sent.isEmpty, Date() < deadline { try await Task.sleep(for: .milliseconds(20)) }
         #expect(sender.sent.count == 1, "the round evaluated once the lull came")
+        await group.triggerGracefulShutdown()
+        try await running.value
+    }
+}
+
+/// While the metric store is behind its agents, rounds are skipped, at most
+/// `AlarmServiceSettings.maxRoundsSkippedInBacklog` in a row.
+@Suite struct AlarmRoundBacklogTests {
+    /// `MemoryMetricStore` that says it is behind its agents and counts the rounds' reads.
+    final class BehindStore: MetricStore {
+        let inner = MemoryMetricStore()
+        private let reads = Mutex(0)
+        var selects: Int { reads.withLock { $0 } }
+
+        func write(_ samples: [Sample]) async throws -> WriteReport { try await inner.write(samples) }
+        func select(_ matchers: [LabelMatcher], from: Int64, to: Int64) async throws -> [SeriesPoints] {
+            reads.withLock { $0 += 1 }
+            return try await inner.select(matchers, from: from, to: to)
+        }
+        func labelValues(_ name: String, matchers: [LabelMatcher]) async throws -> [String] {
+            try await inner.labelValues(name, matchers: matchers)
+        }
+        func stats() async throws -> TSDBStats { try await inner.stats() }
+        var ingestIsBehind: Bool { true }
+    }
+
+    @Test func twoRoundsInThreeAreSkippedWhileTheStoreIsBehind() async throws {
+        let t0 = DispatcherAlarmServiceTests.t0
+        let store = try SQLiteAlarmStore(path: nil)
+        let inventory = try SQLiteInventoryStore(path: nil)
+        let metrics = BehindStore()
+        let clock = ManualWallClock(start: t0)
+        _ = try await store.createAlarm(AlarmRule(uuid: "", name: "cpu", namespace: "ZStack/VM", metricName: "CPUAverageUsedUtilization",
+                                                  comparisonOperator: .greaterThanOrEqualTo, threshold: 80, period: 30), at: t0)
+        var settings = AlarmServiceSettings()
+        settings.maxRoundsSkippedInBacklog = 2
+        var quiet = Logger(label: "test")
+        quiet.logLevel = .critical
+        let service = AlarmService(store: store, metrics: metrics, inventory: inventory, sender: ScriptedSender(), clock: clock,
+                                   settings: settings, jitter: { $0 }, logger: quiet)
+        let group = ServiceGroup(configuration: .init(services: [service], logger: Logger(label: "test")))
+        let running = Task { try await group.run() }
+        // Generous: in a full test run the cooperative pool is busy; the loops end as soon as each step is seen.
+        let deadline = Date().addingTimeInterval(120)
+        // Rounds are due at t0 + 2 s, + 12 s, ... (10 s grid, 2 s offset).
+        for k in 0..<6 {
+            while clock.sleeperCount < 2, Date() < deadline { try await Task.sleep(for: .milliseconds(10)) }
+            let before = service.roundsSkippedInBacklog + metrics.selects
+            clock.advance(to: t0 + 2_000 + Int64(k) * 10_000)
+            // The round either skipped or read the store before the loop sleeps again.
+            while service.roundsSkippedInBacklog + metrics.selects == before, Date() < deadline { try await Task.sleep(for: .milliseconds(10)) }
+        }
+        #expect(service.roundsSkippedInBacklog == 4, "rounds 1, 2, 4 and 5 skipped")
+        #expect(metrics.selects == 2, "rounds 3 and 6 evaluated: at most two skipped in a row")
         await group.triggerGracefulShutdown()
         try await running.value
     }

@@ -76,6 +76,51 @@ import Testing
         #expect(slice >= 0.25, "no backoff started: a background slice still waits (\(slice) s)")
     }
 
+    /// Like `steadyAppends`, with each append's newest sample `age` ms old by the wall clock.
+    private static func steadyAppends(_ quiet: IngestQuiet, age: Int64) -> RunningFlag {
+        let running = RunningFlag()
+        Thread {
+            while running.value.load(ordering: .relaxed) {
+                quiet.noteAppend()
+                quiet.noteNewest(RocksMetricStore.wallClock() - age, wallNow: RocksMetricStore.wallClock())
+                Thread.sleep(forTimeInterval: 0.01)
+            }
+        }.start()
+        return running
+    }
+
+    @Test func onTimeBatchesAreNotABacklogAndAGiveUpStillBacksOff() {
+        let quiet = IngestQuiet(gap: 0.2, limit: 0.5, backoff: 60, lateAfter: 10, backlogDeferral: 60)
+        let running = Self.steadyAppends(quiet, age: 2_000)
+        defer { running.value.store(false, ordering: .relaxed) }
+        Thread.sleep(forTimeInterval: 0.05)
+        #expect(!quiet.isBehind(), "samples 2 s old are on time")
+        _ = Self.seconds { quiet.wait() }
+        #expect(quiet.waitsGivenUp == 1 && quiet.waitsDeferredToBacklog == 0)
+        #expect(Self.seconds { quiet.wait() } < 0.15, "the backoff skips the next wait")
+    }
+
+    @Test func inABacklogAGiveUpStartsNoBackoffUntilTheDeferralRunsOut() {
+        let quiet = IngestQuiet(gap: 0.2, limit: 0.5, backoff: 60, lateAfter: 10, backlogDeferral: 1.2)
+        let running = Self.steadyAppends(quiet, age: 30_000)
+        defer { running.value.store(false, ordering: .relaxed) }
+        Thread.sleep(forTimeInterval: 0.05)
+        #expect(quiet.isBehind(), "samples 30 s old arrive late")
+        let first = Self.seconds { quiet.wait() }
+        #expect(first >= 0.45, "the first wait ran to its limit: \(first) s")
+        #expect(quiet.waitsDeferredToBacklog == 1 && quiet.waitsGivenUp == 0, "a give-up in a backlog is a deferral")
+        let second = Self.seconds { quiet.wait() }
+        #expect(second >= 0.45, "no backoff: the next slice waits again (\(second) s)")
+        // The deferral (1.2 s from the first give-up) runs out: then the backoff starts as before.
+        var waits = 0
+        while quiet.waitsGivenUp == 0 && waits < 20 {
+            quiet.wait()
+            waits += 1
+        }
+        #expect(quiet.waitsGivenUp == 1, "a backlog outlasting the deferral gets the backoff")
+        #expect(Self.seconds { quiet.wait() } < 0.15, "the backoff skips the next wait")
+    }
+
     @Test func stopEndsAWait() {
         let quiet = IngestQuiet(gap: 10, limit: 20, backoff: 60)
         quiet.noteAppend()

@@ -78,6 +78,26 @@ import Testing
         }
     }
 
+    @Test func aBatchOfSamplesOlderThanARoundMarksTheStoreBehindItsAgents() async throws {
+        try await withStore { store, _ in
+            let onTime = try store.seriesRef(for: testLabels("late", ["h": "a"]))
+            let late = try store.seriesRef(for: testLabels("late", ["h": "b"]))
+            var batch = SampleBatch()
+            batch.append(onTime, RocksMetricStore.wallClock() - 1_000, 1)
+            _ = try store.append(batch)
+            #expect(!store.ingestIsBehind, "a sample 1 s old is on time")
+            batch = SampleBatch()
+            batch.append(late, RocksMetricStore.wallClock() - 60_000, 1)
+            // "Behind" lasts a second from the late batch; a busy test machine may take longer than
+            // that to get to the checks, so they give the time (`IngestQuiet.isBehind(at:)`).
+            let before = IngestQuiet.now()
+            _ = try store.append(batch)
+            let after = IngestQuiet.now()
+            #expect(store.quiet.isBehind(at: before), "a batch whose newest sample is a minute old arrived late: a backlog")
+            #expect(!store.quiet.isBehind(at: after + 1_000_000_000), "a second without a late batch ends it")
+        }
+    }
+
     @Test func limitsThrowNamingTheLabelAndTheLimit() async throws {
         var o = TSDBOptions.keepForever
         o.maxLabelsPerSeries = 3

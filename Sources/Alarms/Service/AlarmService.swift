@@ -14,6 +14,10 @@ public struct AlarmServiceSettings: Sendable, Equatable {
     /// appended for a moment: the slot's push burst is in), so that it reads a complete slot and
     /// does not take CPU from the burst's tail. 0 = no wait.
     public var ingestLullLimit: Int64 = 0
+    /// While the metric store is behind its agents (`MetricStore.ingestIsBehind`: an ingest
+    /// backlog), up to this many rounds in a row are skipped: their samples are late anyway, and
+    /// a round over every series takes CPU the backlog needs. 0 = never skip.
+    public var maxRoundsSkippedInBacklog: Int = 0
     /// The resource event log is read this often (and when poked).
     public var eventPollInterval: Int64 = 1_000
     /// Retries, max age, breakers, DingTalk pacing.
@@ -54,6 +58,9 @@ public final class AlarmService: Service, Sendable {
     private let evaluator = Mutex<AlarmEvaluator?>(nil)
     private let evaluationTimer = Wakeup()
     private let pruneTimer = Wakeup()
+    private let skippedInBacklog = Atomic<Int>(0)
+    /// Rounds skipped because the metric store was behind its agents (`maxRoundsSkippedInBacklog`).
+    public var roundsSkippedInBacklog: Int { skippedInBacklog.load(ordering: .relaxed) }
     public let pruner: AlarmPruner
 
     public init(store: any AlarmStore, metrics: any MetricStore, inventory: any InventoryStore, sender: any NotificationSender,
@@ -136,6 +143,7 @@ public final class AlarmService: Service, Sendable {
     private func evaluationLoop() async {
         let interval = max(1, settings.evaluationInterval)
         let offset = ((settings.evaluationOffset % interval) + interval) % interval
+        var skipped = 0
         while !Task.isCancelled {
             let now = clock.now()
             var tick = (now - offset) / interval * interval + offset
@@ -143,6 +151,13 @@ public final class AlarmService: Service, Sendable {
             // Through a Wakeup: it returns on cancellation whatever the clock does.
             do { try await evaluationTimer.wait(until: tick, clock: clock) } catch { return }
             if settings.ingestLullLimit > 0 { await metrics.ingestLull(limit: settings.ingestLullLimit) }
+            if skipped < settings.maxRoundsSkippedInBacklog && metrics.ingestIsBehind {
+                skipped += 1
+                skippedInBacklog.add(1, ordering: .relaxed)
+                logger.info("alarm round at \(tick) skipped: the metric store is behind its agents (\(skipped) in a row, at most \(settings.maxRoundsSkippedInBacklog))")
+                continue
+            }
+            skipped = 0
             do {
                 try await evaluateOnce(at: tick)
             } catch {

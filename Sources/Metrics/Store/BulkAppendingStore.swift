@@ -172,6 +172,11 @@ public struct TSDBStats: Sendable, Equatable {
     /// Times background work (checkpoint, sealing, rollup slices) stopped waiting for a gap between
     /// ingest bursts because none came (`IngestQuiet`); each stops the waiting for a minute.
     public var quietWaitsGivenUp: Int = 0
+    /// Times such a wait gave up while the ingest was behind (batches arriving late) and started no
+    /// backoff: the background work yielded to the backlog (`IngestQuiet`).
+    public var quietWaitsDeferredToBacklog: Int = 0
+    /// True when a batch arrived late in the last second: the store is behind its agents.
+    public var ingestBehind: Bool = false
 
     public init(
         seriesCount: Int, headSeries: Int, seriesCountByMetricName: [String: Int],

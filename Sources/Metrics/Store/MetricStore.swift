@@ -24,10 +24,16 @@ public protocol MetricStore: Sendable {
     /// in), or after `limit` ms, or on cancellation. A store that does not track its appends
     /// returns at once.
     func ingestLull(limit: Int64) async
+
+    /// True while the store is behind its agents (batches arriving with samples older than a
+    /// collection round: an ingest backlog). A store that does not track it says false.
+    var ingestIsBehind: Bool { get }
 }
 
 extension MetricStore {
     public func ingestLull(limit: Int64) async {}
+
+    public var ingestIsBehind: Bool { false }
 
     /// A batch appender: `append` validates and collects, `commit` writes the batch.
     public func appender() -> MetricAppender { MetricAppender(store: self) }

@@ -68,7 +68,7 @@ extension RocksMetricStore {
         guard !batch.isEmpty else { return (WriteReport(), .durable) }
         quiet.noteAppend()
         let cutoff = retentionCutoff()
-        let (report, offset, walGrowth, sealing) = try state.withLock { s throws -> (WriteReport, Int, Int, Bool) in
+        let (report, offset, walGrowth, sealing, newest) = try state.withLock { s throws -> (WriteReport, Int, Int, Bool, Int64) in
             try ensureOpen(s, "append to")
             var lastChecked: UInt64 = 0
             for ref in batch.refs where ref.id != lastChecked {
@@ -84,10 +84,11 @@ extension RocksMetricStore {
             let ids = filtered ? s.acceptedIDs : [], ts = filtered ? s.acceptedTimestamps : batch.timestamps
             let vs = filtered ? s.acceptedValues : batch.values
             report.accepted = filtered ? ids.count : batch.count
-            guard report.accepted > 0 else { return (report, 0, 0, false) }
+            guard report.accepted > 0 else { return (report, 0, 0, false, .max) }
             // Before anything of the batch is logged or stored, so the mark never misses a sample.
             try noteAccepted(oldest: ts.min()!, &s)
-            s.dataClock = max(s.dataClock, ts.max()!)
+            let newest = ts.max()!
+            s.dataClock = max(s.dataClock, newest)
             if filtered {
                 try acceptAll(ids, ts, vs, &s, &ctx)
             } else {
@@ -119,8 +120,10 @@ extension RocksMetricStore {
                 if s.walScratch.count > 1 << 20 { s.walScratch = [] }
             }
             try finish(&ctx, &s)
-            return (report, offset, offset - s.walBytesAtCheckpoint, s.seals.hasWork(clock: s.dataClock))
+            return (report, offset, offset - s.walBytesAtCheckpoint, s.seals.hasWork(clock: s.dataClock), newest)
         }
+        // Late batches mean a backlog, which background work then yields to (`IngestQuiet`).
+        quiet.noteNewest(newest, wallNow: Self.wallClock())
         if walGrowth > options.checkpointWALBytes { scheduleCheckpoint() }
         if sealing { scheduleSealing() }
         return (report, DurabilityTicket(logOffset: offset))

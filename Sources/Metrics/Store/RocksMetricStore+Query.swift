@@ -127,6 +127,8 @@ extension RocksMetricStore {
                 rejectedSamples: s.rejected)
             stats.sealedHeadsPending = s.seals.pending
             stats.quietWaitsGivenUp = quiet.waitsGivenUp
+            stats.quietWaitsDeferredToBacklog = quiet.waitsDeferredToBacklog
+            stats.ingestBehind = quiet.isBehind()
             return stats
         }
     }

@@ -151,6 +151,9 @@ public final class RocksMetricStore: AggregatingStore, BulkAppendingStore {
         await quiet.lull(limit: UInt64(max(0, limit)) * 1_000_000)
     }
 
+    /// True when a batch whose newest sample was more than 10 s old arrived in the last second (`IngestQuiet`).
+    public var ingestIsBehind: Bool { quiet.isBehind() }
+
     public func aggregateWindows(
         _ matchers: [LabelMatcher], start: Int64, end: Int64, step: Int64, window: Int64
     ) async throws -> [SeriesWindows] {

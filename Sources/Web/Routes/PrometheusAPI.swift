@@ -163,7 +163,8 @@ public struct PrometheusAPI: Sendable {
             + #","labelValueCountByLabelName":"# + top(stats.labelValueCountByLabelName)
             + #","memoryInBytesByLabelName":[],"seriesCountByLabelValuePair":[],"#
             + #""stratus":{"headSeries":\#(stats.headSeries),"sealedHeadsPending":\#(stats.sealedHeadsPending),"#
-            + #""quietWaitsGivenUp":\#(stats.quietWaitsGivenUp),"#
+            + #""quietWaitsGivenUp":\#(stats.quietWaitsGivenUp),"quietWaitsDeferredToBacklog":\#(stats.quietWaitsDeferredToBacklog),"#
+            + #""ingestBehind":\#(stats.ingestBehind),"#
             + #""rejectedSamples":{\#(rejected)}}}"#
     }
 
