@@ -81,17 +81,17 @@ public final class AgentIngest: Sendable {
     private let store: any BulkAppendingStore
     private let clock: any WallClock
     private let parser = PrometheusTextParser()
-    private let cache: Mutex<SeriesKeyCache>
+    private let cache: PlainMutex<SeriesKeyCache>
     /// Host uuid → the small number kept as the owner of its cache entries.
-    private let owners = Mutex<[String: UInt32]>([:])
+    private let owners = PlainMutex<[String: UInt32]>([:])
     /// Series ref → the owner index of the host it was answered to in a compact push's reply (0:
     /// none). Compact pushes may name only their host's refs; empty after a restart, so agents
     /// send texts again once (409).
-    private let refOwners = Mutex<[UInt32]>([])
-    private let totals = Mutex<(batches: Int, samples: Int, rejected: Int, bytes: Int)>((0, 0, 0, 0))
-    private let lag: Mutex<IngestLagStats>
+    private let refOwners = PlainMutex<[UInt32]>([])
+    private let totals = PlainMutex<(batches: Int, samples: Int, rejected: Int, bytes: Int)>((0, 0, 0, 0))
+    private let lag: PlainMutex<IngestLagStats>
     /// Sample time → push received, over the same window.
-    private let arrivalLag: Mutex<IngestLagStats>
+    private let arrivalLag: PlainMutex<IngestLagStats>
     /// How many rejections a reply lists.
     static let rejectionsShown = 5
 
@@ -101,9 +101,9 @@ public final class AgentIngest: Sendable {
     public init(store: any BulkAppendingStore, clock: any WallClock, lagWindow: Int64 = 60_000, cacheLimit: Int = 1 << 23) {
         self.store = store
         self.clock = clock
-        self.cache = Mutex(SeriesKeyCache(initialCapacity: 1 << 16, limit: cacheLimit))
-        self.lag = Mutex(IngestLagStats(window: lagWindow))
-        self.arrivalLag = Mutex(IngestLagStats(window: lagWindow))
+        self.cache = PlainMutex(SeriesKeyCache(initialCapacity: 1 << 16, limit: cacheLimit))
+        self.lag = PlainMutex(IngestLagStats(window: lagWindow))
+        self.arrivalLag = PlainMutex(IngestLagStats(window: lagWindow))
     }
 
     /// Stores one push from the agent of `hostUuid`. `gzipped` says whether `body` is gzip

@@ -16,7 +16,7 @@ import Synchronization
 public final class RocksDB: Sendable {
     /// The directory the database lives in.
     public let path: String
-    private let state: Mutex<State>
+    private let state: PlainMutex<State>
 
     private struct State {
         var handle: DBHandle?
@@ -44,7 +44,7 @@ public final class RocksDB: Sendable {
             // This librocksdb was built without LZ4/ZSTD: fall back to its default compression.
             handle = try Self.open(path, configuration, compression: false)
         }
-        state = Mutex(State(handle: DBHandle(pointer: handle)))
+        state = PlainMutex(State(handle: DBHandle(pointer: handle)))
     }
 
     private static func open(_ path: String, _ configuration: RocksDBConfiguration, compression: Bool) throws -> OpaquePointer {

@@ -26,7 +26,7 @@ public final class RocksMetricStore: AggregatingStore, BulkAppendingStore {
     let wal: WriteAheadLog
     let rollups: RollupBuilder
     /// Index, heads and counters; every ingest and every head copy goes through it.
-    let state: Mutex<EngineState>
+    let state: PlainMutex<EngineState>
     /// One checkpoint or maintenance pass at a time (taken before `state`, never inside it).
     let maintenanceLock = Mutex<Int>(0)
     /// A checkpoint started by `append` (past `checkpointWALBytes`) is running or about to.
@@ -55,7 +55,7 @@ public final class RocksMetricStore: AggregatingStore, BulkAppendingStore {
             let next = max(existing.last.map { $0 + 1 } ?? 1, checkpointSegment)
             wal = try WriteAheadLog(directory: walDir, segment: next)
             rollups = RollupBuilder(db: db)
-            state = Mutex(recovered)
+            state = PlainMutex(recovered)
             let replayed = try replayWAL(segments: existing.filter { $0 >= checkpointSegment && $0 < next }, directory: walDir)
             wal.deleteSegments(before: checkpointSegment)
             if replayed || legacyHeads { try checkpoint() }

@@ -17,9 +17,9 @@ final class WriteAheadLog: Sendable {
     static let segmentLimit = 64 << 20
 
     let directory: String
-    private let state: Mutex<State>
+    private let state: PlainMutex<State>
     /// Held while an fsync runs; holds the logical offset known to be on disk.
-    private let synced = Mutex<Int>(0)
+    private let synced = PlainMutex<Int>(0)
     /// The group-commit thread behind `whenDurable` (started by its first caller).
     private let groupSync: WALGroupSync
 
@@ -41,7 +41,7 @@ final class WriteAheadLog: Sendable {
             throw MetricsError.storage(operation: "create WAL directory \(directory)", message: "\(error)")
         }
         let fd = try Self.create(directory, segment)
-        state = Mutex(State(fd: fd, segment: segment, segmentBytes: 0, written: 0))
+        state = PlainMutex(State(fd: fd, segment: segment, segmentBytes: 0, written: 0))
         let box = WeakWAL()
         groupSync = WALGroupSync(name: "stratus-wal-sync") { offset in
             guard let wal = box.wal else {
