@@ -9,7 +9,7 @@ struct StratusBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "StratusBench",
         abstract: "Stratus vs VictoriaMetrics on the same realistic infrastructure metrics.",
-        subcommands: [Compare.self, ServeStratus.self, QueryProfile.self, QueryServe.self, BulkIngest.self, ActiveSeries.self, HourCut.self, WriteVMFiles.self, AlarmBench.self, DeliveryBench.self],
+        subcommands: [Compare.self, ServeStratus.self, QueryProfile.self, QueryServe.self, BulkIngest.self, ActiveSeries.self, HourCut.self, LockContention.self, WriteVMFiles.self, AlarmBench.self, DeliveryBench.self],
         defaultSubcommand: Compare.self)
 }
 

@@ -15,7 +15,10 @@ extension RocksMetricStore {
         var sealed: SealedHead?
         var sealedClean = false
 
-        init(_ h: HeadSeries) {
+        /// Takes `h` borrowed: an initializer's argument is otherwise passed owned, which copied
+        /// the whole `HeadSeries` (a retain per buffer) before these fields were copied again,
+        /// under the store's lock, for every series an alarm round reads.
+        init(_ h: borrowing HeadSeries) {
             head = h.builder
             partitionClean = h.partitionClean
             sealed = h.sealed
